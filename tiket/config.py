@@ -1,0 +1,370 @@
+"""Settings: a TOML file, overridden key by key by TIKET_<SECTION>_<KEY> environment variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_args, get_origin, get_type_hints
+
+from tiket.errors import ConfigError
+
+ENV_PREFIX = "TIKET_"
+SECRET_KEYS = frozenset({"secret", "password", "auth_token"})
+
+
+@dataclass(frozen=True)
+class PathsSettings:
+    var: str = "var"
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    address: str = "helpdesk@localhost"
+    domains: tuple[str, ...] = ()
+    secret: str = ""
+    close_keywords: tuple[str, ...] = (
+        "close",
+        "closed",
+        "solved",
+        "selesai",
+        "tutup",
+        "sudah beres",
+    )
+    language: str = "id"
+    office_name: str = "Helpdesk TIK"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    listen: str = "127.0.0.1:2525"
+    lmtp_listen: str = ""
+    max_message_bytes: int = 33_554_432
+    hostname: str = "tiket.localhost"
+
+
+@dataclass(frozen=True)
+class OutboundSettings:
+    smarthost: str = ""
+    from_address: str = ""
+    max_attempts: int = 12
+    retry_base_seconds: float = 30.0
+    retry_max_seconds: float = 3600.0
+    timeout_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    listen: str = "127.0.0.1:8080"
+    public_url: str = "http://127.0.0.1:8080"
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    poll_seconds: float = 1.0
+    max_attempts: int = 5
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    """One mailbox the daemon watches (`[[imap]]`, any number)."""
+
+    name: str = ""
+    host: str = ""
+    port: int = 0  # 0: 993 for tls = "ssl", else 143
+    tls: str = "ssl"  # ssl, starttls or none
+    user: str = ""
+    password: str = ""
+    password_file: str = ""
+    oauth2_token_command: str = ""
+    folder: str = "INBOX"
+    processed_folder: str = "tiket/processed"
+    team: str = ""
+    poll_seconds: float = 60.0
+    idle_seconds: float = 1500.0  # re-issue IDLE before servers drop it (RFC 2177: 29 min)
+
+
+@dataclass(frozen=True)
+class Settings:
+    paths: PathsSettings = field(default_factory=PathsSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    outbound: OutboundSettings = field(default_factory=OutboundSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    worker: WorkerSettings = field(default_factory=WorkerSettings)
+    imap: tuple[ImapSettings, ...] = ()
+
+    @property
+    def var_dir(self) -> Path:
+        return Path(self.paths.var)
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.var_dir / 'tiket.db'}"
+
+    @property
+    def mail_domains(self) -> tuple[str, ...]:
+        if self.mail.domains:
+            return tuple(d.lower() for d in self.mail.domains)
+        return (self.mail.address.rpartition("@")[2].lower(),)
+
+    @property
+    def from_address(self) -> str:
+        return self.outbound.from_address or self.mail.address
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.var_dir / "outbox"
+
+
+def load(
+    path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Read the file (or TIKET_CONFIG), apply the environment, check every value."""
+    env = os.environ if env is None else env
+    path = path or env.get(f"{ENV_PREFIX}CONFIG") or None
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    sections = {f.name: f for f in fields(Settings) if f.name != "imap"}
+    for name in data:
+        if name not in sections and name != "imap":
+            raise ConfigError(f"unknown section [{name}] in {path}")
+    built: dict[str, Any] = {"imap": _build_mailboxes(data.get("imap", []), env)}
+    hints = get_type_hints(Settings)
+    for name in sections:
+        raw = data.get(name, {})
+        if not isinstance(raw, dict):
+            raise ConfigError(f"[{name}] must be a table")
+        built[name] = _build_section(name, hints[name], raw, env)
+    settings = Settings(**built)
+    _check(settings)
+    return settings
+
+
+def _build_section(
+    section: str, cls: type[Any], raw: Mapping[str, Any], env: Mapping[str, str]
+) -> Any:
+    hints = get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(f"unknown key {section}.{key}")
+    values: dict[str, Any] = {}
+    for key in known:
+        env_name = f"{ENV_PREFIX}{section}_{key}".upper()
+        if env_name in env:
+            values[key] = _from_env(f"{section}.{key}", hints[key], env[env_name])
+        elif key in raw:
+            values[key] = _coerce(f"{section}.{key}", hints[key], raw[key])
+    return cls(**values)
+
+
+def _build_mailboxes(raw: Any, env: Mapping[str, str]) -> tuple[ImapSettings, ...]:
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        raise ConfigError("imap must be an array of tables: [[imap]]")
+    mailboxes = []
+    for index, item in enumerate(raw):
+        name = item.get("name") or f"imap{index + 1}"
+        # Environment overrides for a mailbox: TIKET_IMAP_<NAME>_<KEY>.
+        prefix = f"imap_{name}".replace("-", "_")
+        mailbox = _build_section(prefix, ImapSettings, {**item, "name": name}, env)
+        mailbox = dataclasses.replace(mailbox, name=name)
+        if not mailbox.host or not mailbox.user:
+            raise ConfigError(f"imap.{name}: host and user are required")
+        if mailbox.tls not in {"ssl", "starttls", "none"}:
+            raise ConfigError(f"imap.{name}.tls must be ssl, starttls or none")
+        if not (mailbox.password or mailbox.password_file or mailbox.oauth2_token_command):
+            raise ConfigError(
+                f"imap.{name}: one of password, password_file, oauth2_token_command is required"
+            )
+        mailboxes.append(mailbox)
+    names = [m.name for m in mailboxes]
+    if len(set(names)) != len(names):
+        raise ConfigError("imap: mailbox names must be unique")
+    return tuple(mailboxes)
+
+
+def _from_env(name: str, hint: Any, text: str) -> Any:
+    if get_origin(hint) is tuple:
+        return tuple(item.strip() for item in text.split(",") if item.strip())
+    if hint is int or hint is float:
+        try:
+            return hint(text)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number, got {text!r}") from None
+    if hint is bool:
+        return text.lower() in {"1", "true", "yes", "on"}
+    return text
+
+
+def _coerce(name: str, hint: Any, value: Any) -> Any:
+    if get_origin(hint) is tuple:
+        (item_type, _) = (*get_args(hint), None)[:2]
+        if not isinstance(value, list) or not all(isinstance(v, item_type) for v in value):
+            raise ConfigError(f"{name} must be a list of strings")
+        return tuple(value)
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise ConfigError(f"{name} must be of type {hint.__name__}, got {value!r}")
+    return value
+
+
+def _check(settings: Settings) -> None:
+    for key in ("mail.address",):
+        address = settings.mail.address
+        if "@" not in address or address.startswith("@") or address.endswith("@"):
+            raise ConfigError(f"{key} must be an email address, got {address!r}")
+    for key, value in (
+        ("smtp.listen", settings.smtp.listen),
+        ("http.listen", settings.http.listen),
+        ("smtp.lmtp_listen", settings.smtp.lmtp_listen),
+        ("outbound.smarthost", settings.outbound.smarthost),
+    ):
+        if value:
+            parse_hostport(key, value)
+    if settings.smtp.max_message_bytes < 1024:
+        raise ConfigError("smtp.max_message_bytes must be at least 1024")
+    if settings.mail.language not in {"id", "en"}:
+        raise ConfigError("mail.language must be 'id' or 'en'")
+
+
+def parse_hostport(key: str, value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{key} must be host:port, got {value!r}")
+    return host.strip("[]"), int(port)
+
+
+def mail_secret(settings: Settings) -> bytes:
+    """The HMAC key for signed reply addresses: configured, or generated once into var/."""
+    if settings.mail.secret:
+        return settings.mail.secret.encode()
+    path = settings.var_dir / "secret"
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32).encode()
+    try:
+        with open(path, "xb") as out:
+            os.fchmod(out.fileno(), 0o600)
+            out.write(key)
+    except FileExistsError:
+        return path.read_bytes().strip()
+    return key
+
+
+def as_dict(settings: Settings, *, masked: bool = True) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for section in fields(settings):
+        if section.name == "imap":
+            result["imap"] = [_section_dict(m, masked) for m in settings.imap]
+        else:
+            result[section.name] = _section_dict(getattr(settings, section.name), masked)
+    if masked:
+        result["database"]["url"] = _mask_url(settings.database_url)
+    else:
+        result["database"]["url"] = settings.database_url
+    return result
+
+
+def _section_dict(section: Any, masked: bool) -> dict[str, Any]:
+    values: dict[str, Any] = dataclasses.asdict(section)
+    for key, value in values.items():
+        if masked and key in SECRET_KEYS and value:
+            values[key] = "********"
+        elif isinstance(value, tuple):
+            values[key] = list(value)
+    return values
+
+
+def _mask_url(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    creds, at, host = rest.rpartition("@")
+    if not at or ":" not in creds:
+        return url
+    user = creds.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:********@{host}"
+
+
+EXAMPLE = """\
+# tiket configuration. Every key can also be set as TIKET_<SECTION>_<KEY>,
+# e.g. TIKET_DATABASE_URL or TIKET_SMTP_LISTEN (lists: comma separated).
+
+[paths]
+# Where the SQLite database, the generated secret and var/outbox live.
+var = "var"
+
+[database]
+# Empty: an SQLite file under [paths] var. For several daemons use PostgreSQL:
+# url = "postgresql+psycopg://tiket:secret@127.0.0.1:5432/tiket"
+url = ""
+
+[mail]
+# The helpdesk's public address; replies come back to helpdesk+<ticket>.<mac>@domain.
+address = "helpdesk@localhost"
+# Recipient domains the listener accepts (empty: the domain of address). Never a relay.
+domains = []
+# HMAC key for signed reply addresses; generated into var/secret when empty.
+secret = ""
+# A requester's reply whose first line is one of these closes the ticket.
+close_keywords = ["close", "closed", "solved", "selesai", "tutup", "sudah beres"]
+# Language of answers when the requester's cannot be told: "id" or "en".
+language = "id"
+office_name = "Helpdesk TIK"
+
+[smtp]
+listen = "127.0.0.1:2525"
+# An LMTP listener too (for Postfix/Dovecot style delivery); empty: none.
+lmtp_listen = ""
+max_message_bytes = 33554432
+hostname = "tiket.localhost"
+
+[outbound]
+# host:port of the relay that sends our mail. Empty: mails are written to var/outbox/*.eml.
+smarthost = ""
+from_address = ""
+max_attempts = 12
+retry_base_seconds = 30.0
+retry_max_seconds = 3600.0
+
+[http]
+listen = "127.0.0.1:8080"
+# The URL people (and Twilio) reach us at; used in status links.
+public_url = "http://127.0.0.1:8080"
+
+[worker]
+poll_seconds = 1.0
+max_attempts = 5
+
+# Mailboxes to watch with IMAP IDLE (any number of [[imap]] tables).
+# [[imap]]
+# name = "helpdesk"
+# host = "mail.example.go.id"
+# port = 993
+# tls = "ssl"                 # ssl, starttls or none
+# user = "helpdesk@example.go.id"
+# password_file = "/etc/tiket/imap-password"
+# oauth2_token_command = ""   # prints an XOAUTH2 access token (Microsoft 365, Google)
+# folder = "INBOX"
+# processed_folder = "tiket/processed"
+# team = ""   # mail from this mailbox goes to this team unless a rule says otherwise
+"""

@@ -1,0 +1,121 @@
+"""The daemon's background loops: processing the inbound queue and delivering the outbox."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import timedelta
+
+from tiket.config import Settings
+from tiket.errors import PermanentError, TemporaryError
+from tiket.model.db import Database
+from tiket.outbound import outbox
+from tiket.outbound.email import EmailSender
+from tiket.processing import claim_batch, postpone, process_one
+
+log = logging.getLogger(__name__)
+
+
+class Loop(threading.Thread):
+    """Runs `work()` until stopped; sleeps on an event between rounds with nothing to do."""
+
+    def __init__(self, name: str, poll_seconds: float) -> None:
+        super().__init__(name=name, daemon=True)
+        self.poll_seconds = poll_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self.last_error: str | None = None
+        self.last_success: float | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def run(self) -> None:
+        delay = 0.0
+        while not self._stop.is_set():
+            self._wake.wait(delay)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                busy = self.work()
+                self.last_success = time.time()
+                self.last_error = None
+                delay = 0.0 if busy else self.poll_seconds
+            except TemporaryError as exc:
+                self.last_error = str(exc)
+                log.warning("action=%s_paused error=%s", self.name, exc)
+                delay = min(30.0, max(1.0, delay * 2))
+            except Exception as exc:
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("action=%s_error", self.name)
+                delay = min(30.0, max(1.0, delay * 2))
+
+    def work(self) -> bool:
+        raise NotImplementedError
+
+
+class Processor(Loop):
+    def __init__(self, db: Database, settings: Settings, secret: bytes, deliverer: Loop) -> None:
+        super().__init__("processor", settings.worker.poll_seconds)
+        self.db = db
+        self.settings = settings
+        self.secret = secret
+        self.deliverer = deliverer
+
+    def work(self) -> bool:
+        ids = claim_batch(self.db, 100)
+        for inbound_id in ids:
+            if self.stopping:
+                break
+            try:
+                summary = process_one(self.db, self.settings, self.secret, inbound_id)
+            except TemporaryError as exc:
+                log.warning("action=process_deferred inbound=%d error=%s", inbound_id, exc)
+                postpone(self.db, inbound_id, timedelta(seconds=10))
+                raise
+            if summary is not None:
+                log.info("action=processed inbound=%d result=%s", inbound_id, summary)
+                self.deliverer.wake()
+        return bool(ids)
+
+
+class Deliverer(Loop):
+    def __init__(self, db: Database, settings: Settings, sender: EmailSender) -> None:
+        super().__init__("deliverer", settings.worker.poll_seconds)
+        self.db = db
+        self.settings = settings
+        self.sender = sender
+
+    def work(self) -> bool:
+        rows = outbox.claim(self.db, ["email"])
+        cfg = self.settings.outbound
+        try:
+            for row in rows:
+                try:
+                    provider_id = self.sender.send(row)
+                except (TemporaryError, PermanentError) as exc:
+                    outbox.mark_failed(
+                        self.db,
+                        row,
+                        str(exc),
+                        permanent=isinstance(exc, PermanentError),
+                        base=cfg.retry_base_seconds,
+                        ceiling=cfg.retry_max_seconds,
+                        max_attempts=cfg.max_attempts,
+                    )
+                    continue
+                outbox.mark_sent(self.db, row.id, provider_id)
+                log.info("action=sent outbox=%d kind=%s to=%s", row.id, row.kind, row.recipient)
+        finally:
+            self.sender.close()
+        return bool(rows)

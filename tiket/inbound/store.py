@@ -1,0 +1,160 @@
+"""The accept path: a raw message and its envelope become a committed, deduplicated inbound row."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
+
+from tiket.errors import DatabaseUnavailable, TemporaryError
+from tiket.model import InboundMessage
+from tiket.model.db import Database
+
+log = logging.getLogger(__name__)
+
+_MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One message as it arrived, before anything is decided about it."""
+
+    raw: bytes
+    channel: str
+    idempotency_key: str
+    source: str = ""
+    envelope_from: str = ""
+    envelope_to: tuple[str, ...] = ()
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    id: int
+    duplicate: bool
+
+
+def mail_key(raw: bytes) -> str:
+    """Message-ID plus a hash of the body: the same mail relayed twice by different hops is one.
+
+    Trace headers (Received, Delivered-To, Return-Path) differ between two deliveries of one
+    message, so only the Message-ID and what follows the header block count.
+    """
+    split = _HEADER_END.search(raw)
+    head, body = (raw[: split.start()], raw[split.end() :]) if split else (raw, b"")
+    match = _MESSAGE_ID.search(head)
+    message_id = b" ".join(match.group(1).split()) if match else b""
+    digest = hashlib.sha256(body if message_id else raw).hexdigest()
+    mid = hashlib.sha256(message_id).hexdigest()[:24] if message_id else "none"
+    return f"mail:{mid}:{digest}"
+
+
+class InboundStore:
+    """Commits arrivals; a known idempotency key is a normal outcome, not an error."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._insert = sqlite_insert if db.is_sqlite else pg_insert
+
+    def accept_many(self, arrivals: Sequence[Arrival]) -> list[Accepted]:
+        """Store every arrival in one transaction (one fsync for all of them)."""
+        results: list[Accepted] = []
+        try:
+            with self.db.session() as session:
+                for arrival in arrivals:
+                    stmt = (
+                        self._insert(InboundMessage)
+                        .values(
+                            idempotency_key=arrival.idempotency_key,
+                            channel=arrival.channel,
+                            source=arrival.source,
+                            envelope_from=arrival.envelope_from,
+                            envelope_to=list(arrival.envelope_to),
+                            meta=arrival.meta,
+                            raw=arrival.raw,
+                            size=len(arrival.raw),
+                        )
+                        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                        .returning(InboundMessage.id)
+                    )
+                    new_id = session.execute(stmt).scalar()
+                    if new_id is not None:
+                        results.append(Accepted(new_id, duplicate=False))
+                        continue
+                    old_id = session.scalar(
+                        select(InboundMessage.id).where(
+                            InboundMessage.idempotency_key == arrival.idempotency_key
+                        )
+                    )
+                    assert old_id is not None
+                    results.append(Accepted(old_id, duplicate=True))
+        except DBAPIError as exc:
+            raise DatabaseUnavailable(f"cannot store inbound message: {exc.orig}") from exc
+        return results
+
+    def accept(self, arrival: Arrival) -> Accepted:
+        return self.accept_many([arrival])[0]
+
+
+class GroupCommit:
+    """Batches arrivals from concurrent sessions into one transaction each time the disk is free."""
+
+    def __init__(
+        self,
+        store: InboundStore,
+        *,
+        on_stored: Callable[[], None] = lambda: None,
+        max_batch: int = 256,
+    ) -> None:
+        self.store = store
+        self.on_stored = on_stored
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[tuple[Arrival, asyncio.Future[Accepted]]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="group-commit")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def submit(self, arrival: Arrival) -> Accepted:
+        future: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
+        await self._queue.put((arrival, future))
+        return await future
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self.max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            arrivals = [arrival for arrival, _ in batch]
+            try:
+                results = await loop.run_in_executor(None, self.store.accept_many, arrivals)
+            except Exception as exc:
+                log.warning("action=accept_failed count=%d error=%s", len(batch), exc)
+                error = exc if isinstance(exc, TemporaryError) else TemporaryError(str(exc))
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+            self.on_stored()

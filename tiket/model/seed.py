@@ -1,0 +1,220 @@
+"""What `tiket init` puts in an empty database: the study's nine categories and a default team."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tiket.model.people import Category, Team
+
+DEFAULT_TEAM = "support"
+
+
+@dataclass(frozen=True)
+class CategorySeed:
+    slug: str
+    name_id: str
+    name_en: str
+    description: str
+    keywords: tuple[str, ...]
+
+
+# Table 1 of the study, in its order; keywords in Indonesian and English.
+CATEGORIES = (
+    CategorySeed(
+        "application",
+        "Sistem / aplikasi",
+        "System / application",
+        "Technical issues such as errors, applications not responding, crashes, bugs and other "
+        "technical issues related to the application.",
+        (
+            "aplikasi",
+            "error",
+            "crash",
+            "bug",
+            "tidak merespon",
+            "tidak bisa login",
+            "hang",
+            "not responding",
+            "application",
+            "sistem informasi",
+            "gagal login",
+            "force close",
+        ),
+    ),
+    CategorySeed(
+        "network",
+        "Jaringan komputer dan Wi-Fi",
+        "Computer network and Wi-Fi",
+        "Connectivity issues such as unable to connect to a Wi-Fi network, local area network "
+        "(LAN) interference, slow or disconnected internet connection, and network device "
+        "configuration.",
+        (
+            "wifi",
+            "wi-fi",
+            "jaringan",
+            "internet lambat",
+            "internet mati",
+            "lan",
+            "koneksi",
+            "router",
+            "access point",
+            "network",
+            "internet",
+            "putus",
+            "lemot",
+            "switch",
+        ),
+    ),
+    CategorySeed(
+        "email",
+        "Email instansi pemerintah",
+        "Government institution email",
+        "Issues related to official email access, such as forgetting passwords, not being able "
+        "to send or receive emails, emails going to the spam folder, or incorrect email "
+        "configuration.",
+        (
+            "email dinas",
+            "lupa password",
+            "lupa kata sandi",
+            "spam",
+            "kotak masuk",
+            "mailbox",
+            "email",
+            "surel",
+            "password",
+            "webmail",
+            "outlook",
+            "inbox",
+        ),
+    ),
+    CategorySeed(
+        "server",
+        "Server / hosting / cloud",
+        "Server / hosting / cloud",
+        "Problems related to local servers, website hosting, cloud services, or other "
+        "server/hosting/cloud issues such as full storage capacity, or cloud service access "
+        "failure.",
+        (
+            "server",
+            "hosting",
+            "cloud",
+            "penyimpanan penuh",
+            "storage",
+            "disk penuh",
+            "vps",
+            "database",
+            "backup",
+            "down",
+        ),
+    ),
+    CategorySeed(
+        "domain",
+        "Nama domain / nama situs web instansi",
+        "Domain name / institution website name",
+        "Issues related to the management of domains or official local government website "
+        "names, such as expired domains, changes in domain names/DNS, or inactive domains.",
+        (
+            "domain",
+            "dns",
+            "kedaluwarsa",
+            "kadaluarsa",
+            "subdomain",
+            "go.id",
+            "expired",
+            "nama situs",
+            "ssl",
+            "sertifikat",
+        ),
+    ),
+    CategorySeed(
+        "cctv",
+        "CCTV",
+        "CCTV",
+        "Technical issues related to CCTV devices, such as cameras not recording, loss of access "
+        "to recordings, quality of recorded video, and access to CCTV recordings.",
+        ("cctv", "kamera", "rekaman", "camera", "recording", "nvr", "dvr"),
+    ),
+    CategorySeed(
+        "security",
+        "Keamanan siber",
+        "Cyber security",
+        "Issues related to cyber threats such as malware, phishing, data leaks, or unauthorized "
+        "access to local government systems.",
+        (
+            "malware",
+            "phishing",
+            "peretasan",
+            "diretas",
+            "kebocoran data",
+            "virus",
+            "ransomware",
+            "hack",
+            "hacked",
+            "judi online",
+            "defacement",
+            "data leak",
+            "akses ilegal",
+        ),
+    ),
+    CategorySeed(
+        "content",
+        "Konten / media publik",
+        "Public content / media",
+        "Issues related to the management and publication of content/information on official "
+        "government media, such as websites, applications, or social media.",
+        (
+            "konten",
+            "website",
+            "media sosial",
+            "berita",
+            "publikasi",
+            "instagram",
+            "facebook",
+            "unggah",
+            "artikel",
+            "content",
+            "social media",
+            "post",
+        ),
+    ),
+    CategorySeed(
+        "others",
+        "Lainnya",
+        "Others",
+        "Other issues outside the above categories.",
+        (),
+    ),
+)
+
+FALLBACK_CATEGORY = "others"
+
+
+def seed(session: Session, *, team_mailbox: str) -> list[str]:
+    """Create what is missing; never change what an admin edited. Returns what was created."""
+    created: list[str] = []
+    team = session.scalar(select(Team).where(Team.name == DEFAULT_TEAM))
+    if team is None:
+        team = Team(name=DEFAULT_TEAM, title="IT Support", mailbox=team_mailbox, managers=[])
+        session.add(team)
+        session.flush()
+        created.append(f"team {DEFAULT_TEAM}")
+    existing = set(session.scalars(select(Category.slug)))
+    for position, item in enumerate(CATEGORIES):
+        if item.slug in existing:
+            continue
+        session.add(
+            Category(
+                slug=item.slug,
+                name_id=item.name_id,
+                name_en=item.name_en,
+                description=item.description,
+                keywords=list(item.keywords),
+                position=position,
+                team_id=team.id,
+            )
+        )
+        created.append(f"category {item.slug}")
+    return created

@@ -1,0 +1,125 @@
+"""The outbox: every answer is queued in the transaction that caused it, then delivered once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from tiket.model import MessageRef, OutboxMessage, OutboxState, utcnow
+from tiket.model.db import Database
+
+log = logging.getLogger(__name__)
+
+SENDING_LEASE = timedelta(minutes=5)
+
+
+def enqueue(
+    session: Session,
+    *,
+    ticket_id: int | None,
+    kind: str,
+    channel: str,
+    recipient: str,
+    subject: str,
+    body: str,
+    message_id: str,
+    payload: bytes | None,
+) -> OutboxMessage:
+    row = OutboxMessage(
+        ticket_id=ticket_id,
+        kind=kind,
+        channel=channel,
+        recipient=recipient,
+        subject=subject,
+        body=body,
+        message_id=message_id,
+        payload=payload,
+    )
+    session.add(row)
+    if ticket_id is not None and channel == "email":
+        session.add(
+            MessageRef(
+                message_id=message_id, ticket_id=ticket_id, direction="out", recipient=recipient
+            )
+        )
+    return row
+
+
+def backoff(attempts: int, base: float, ceiling: float) -> timedelta:
+    return timedelta(seconds=min(ceiling, base * 2 ** max(0, attempts - 1)))
+
+
+def claim(db: Database, channels: Sequence[str], limit: int = 20) -> list[OutboxMessage]:
+    """Take due rows and mark them sending, committed, so that another worker skips them."""
+    now = utcnow()
+    with db.session() as session:
+        stale = now - SENDING_LEASE
+        query = (
+            select(OutboxMessage)
+            .where(OutboxMessage.channel.in_(channels))
+            .where(
+                or_(
+                    (OutboxMessage.state == OutboxState.QUEUED)
+                    & (OutboxMessage.next_attempt_at <= now),
+                    (OutboxMessage.state == OutboxState.SENDING)
+                    & (OutboxMessage.next_attempt_at <= stale),
+                )
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+        if not db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        rows = list(session.scalars(query))
+        for row in rows:
+            row.state = OutboxState.SENDING
+            row.attempts += 1
+            row.next_attempt_at = now
+    return rows
+
+
+def mark_sent(db: Database, row_id: int, provider_id: str | None = None) -> None:
+    with db.session() as session:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id)
+            .values(
+                state=OutboxState.SENT, sent_at=utcnow(), provider_id=provider_id, last_error=None
+            )
+        )
+
+
+def mark_failed(
+    db: Database,
+    row: OutboxMessage,
+    error: str,
+    *,
+    permanent: bool,
+    base: float,
+    ceiling: float,
+    max_attempts: int,
+) -> None:
+    give_up = permanent or row.attempts >= max_attempts
+    state = OutboxState.FAILED if give_up else OutboxState.QUEUED
+    with db.session() as session:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row.id)
+            .values(
+                state=state,
+                last_error=error[:2000],
+                next_attempt_at=utcnow() + backoff(row.attempts, base, ceiling),
+            )
+        )
+    log.warning(
+        "action=outbox_%s outbox=%d recipient=%s attempts=%d error=%s",
+        "failed" if give_up else "retry",
+        row.id,
+        row.recipient,
+        row.attempts,
+        error,
+    )

@@ -1,0 +1,114 @@
+"""The values that flow through the pipeline: the message, and what each stage decided and why."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from tiket.inbound.parse import Attachment, ParsedMessage
+from tiket.rules.detect import Bounce
+
+
+@dataclass(frozen=True)
+class Message:
+    """One inbound message, parsed, in the terms every channel shares."""
+
+    inbound_id: int
+    channel: str
+    sender: str  # an email address or a phone number, lowercased
+    sender_name: str
+    recipients: tuple[str, ...]  # envelope and header recipients, lowercased
+    subject: str
+    text: str  # the whole plain text
+    visible: str  # the text without quotes and signature
+    quoted: str
+    message_id: str | None = None
+    refs: tuple[str, ...] = ()  # In-Reply-To then References
+    cc: tuple[str, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    parsed: ParsedMessage | None = None
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # without the '#', lowercased
+    argument: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    stage: str
+    outcome: str
+    detail: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {"stage": self.stage, "outcome": self.outcome, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class TicketRef:
+    id: int
+    number: str
+    status: str
+    requester_id: int
+    team_id: int | None
+
+
+@dataclass(frozen=True)
+class Context:
+    """The message plus every decision so far; stages return a new one, never mutate."""
+
+    message: Message
+    trace: tuple[Decision, ...] = ()
+    auto_reason: str | None = None
+    bounce: Bounce | None = None
+    ticket: TicketRef | None = None
+    thread_via: str | None = None
+    authenticated: bool = False  # the thread proves the sender got a message from us
+    technician_id: int | None = None
+    commands: tuple[Command, ...] = ()
+    body: str = ""  # the visible text without command lines
+    close_requested: bool = False
+    category: str | None = None
+    team: str | None = None
+    priority: str = "normal"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def decide(self, stage: str, outcome: str, detail: str = "", **changes: Any) -> Context:
+        decision = Decision(stage, outcome, detail)
+        return dataclasses.replace(self, trace=(*self.trace, decision), **changes)
+
+    @property
+    def is_technician(self) -> bool:
+        return self.technician_id is not None
+
+
+class Lookup(Protocol):
+    """What the stages may ask the database: read-only questions."""
+
+    def ticket_by_number(self, number: str) -> TicketRef | None: ...
+
+    def ticket_by_message_ids(self, message_ids: tuple[str, ...]) -> tuple[TicketRef, str] | None:
+        """The ticket of the first known Message-ID, and to whom we sent it ('' if received)."""
+        ...
+
+    def technician_id(self, address: str) -> int | None: ...
+
+    def technician_may_act(self, technician_id: int, ticket: TicketRef) -> bool: ...
+
+    def technician_recipients(self, technician_id: int) -> tuple[str, ...]:
+        """Where mail to this technician may have gone: their address and their teams' mailboxes."""
+        ...
+
+    def own_addresses(self) -> tuple[str, ...]: ...
+
+    def category_keywords(self) -> list[tuple[str, tuple[str, ...]]]:
+        """(slug, keywords) in the categories' order."""
+        ...
+
+    def category_team(self, slug: str) -> str | None: ...
+
+    def close_keywords(self) -> tuple[str, ...]: ...
+
+    def secret(self) -> bytes: ...
