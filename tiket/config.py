@@ -72,6 +72,9 @@ class HttpSettings:
 class WorkerSettings:
     poll_seconds: float = 1.0
     max_attempts: int = 5
+    # A daemon may only listen (and leave processing and delivery to others sharing its database).
+    process: bool = True
+    deliver: bool = True
 
 
 @dataclass(frozen=True)
@@ -209,7 +212,11 @@ def _from_env(name: str, hint: Any, text: str) -> Any:
         except ValueError:
             raise ConfigError(f"{name} must be a number, got {text!r}") from None
     if hint is bool:
-        return text.lower() in {"1", "true", "yes", "on"}
+        if text.lower() in {"1", "true", "yes", "on"}:
+            return True
+        if text.lower() in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"{name} must be true or false, got {text!r}")
     return text
 
 
@@ -221,6 +228,8 @@ def _coerce(name: str, hint: Any, value: Any) -> Any:
         return tuple(value)
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if hint is bool and not isinstance(value, bool):
+        raise ConfigError(f"{name} must be true or false, got {value!r}")
     if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
         raise ConfigError(f"{name} must be of type {hint.__name__}, got {value!r}")
     return value
@@ -354,6 +363,9 @@ public_url = "http://127.0.0.1:8080"
 [worker]
 poll_seconds = 1.0
 max_attempts = 5
+# Set false to run a listener-only daemon; others sharing the database process and deliver.
+process = true
+deliver = true
 
 # Mailboxes to watch with IMAP IDLE (any number of [[imap]] tables).
 # [[imap]]

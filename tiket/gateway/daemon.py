@@ -51,7 +51,9 @@ class Daemon:
         self.check_schema()
         deliverer = Deliverer(self.db, self.settings, email_sender(self.settings))
         processor = Processor(self.db, self.settings, self.secret, deliverer)
-        self.loops = [processor, deliverer]
+        worker = self.settings.worker
+        self.loops = [loop for loop, wanted in ((processor, worker.process),
+                                                (deliverer, worker.deliver)) if wanted]
         committer = GroupCommit(InboundStore(self.db), on_stored=processor.wake)
         committer.start()
         servers = await self._listen(committer)
