@@ -13,7 +13,7 @@ from tiket.gateway.workers import Deliverer, Loop, Processor
 from tiket.inbound.smtp import Handler, server_factory
 from tiket.inbound.store import GroupCommit, InboundStore
 from tiket.model.db import Database
-from tiket.model.migrate import current_revision, head_revision
+from tiket.model.migrate import is_current
 from tiket.outbound.email import EmailSender, FileSender, SmtpSender
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class Daemon:
         self.secret = mail_secret(self.settings)
 
     def check_schema(self) -> None:
-        if current_revision(self.db) != head_revision(self.db):
+        if not is_current(self.db):
             raise ConfigError("the database schema is not current: run `tiket init` first")
 
     async def run(self) -> None:
@@ -52,8 +52,11 @@ class Daemon:
         deliverer = Deliverer(self.db, self.settings, email_sender(self.settings))
         processor = Processor(self.db, self.settings, self.secret, deliverer)
         worker = self.settings.worker
-        self.loops = [loop for loop, wanted in ((processor, worker.process),
-                                                (deliverer, worker.deliver)) if wanted]
+        self.loops = [
+            loop
+            for loop, wanted in ((processor, worker.process), (deliverer, worker.deliver))
+            if wanted
+        ]
         committer = GroupCommit(InboundStore(self.db), on_stored=processor.wake)
         committer.start()
         servers = await self._listen(committer)

@@ -25,13 +25,17 @@ def upgrade(db: Database) -> None:
     config = alembic_config(db.url)
     with db.engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, "heads")
 
 
-def current_revision(db: Database) -> str | None:
+def current_revisions(db: Database) -> set[str]:
     with db.engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return set(MigrationContext.configure(connection).get_current_heads())
 
 
-def head_revision(db: Database) -> str | None:
-    return ScriptDirectory.from_config(alembic_config(db.url)).get_current_head()
+def head_revisions(db: Database) -> set[str]:
+    return set(ScriptDirectory.from_config(alembic_config(db.url)).get_heads())
+
+
+def is_current(db: Database) -> bool:
+    return current_revisions(db) == head_revisions(db)
