@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from tiket.config import Settings
@@ -24,7 +25,7 @@ class Loop(threading.Thread):
         super().__init__(name=name, daemon=True)
         self.poll_seconds = poll_seconds
         self._wake = threading.Event()
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self.last_error: str | None = None
         self.last_success: float | None = None
 
@@ -32,19 +33,19 @@ class Loop(threading.Thread):
         self._wake.set()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self._wake.set()
 
     @property
     def stopping(self) -> bool:
-        return self._stop.is_set()
+        return self._halt.is_set()
 
     def run(self) -> None:
         delay = 0.0
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             self._wake.wait(delay)
             self._wake.clear()
-            if self._stop.is_set():
+            if self._halt.is_set():
                 break
             try:
                 busy = self.work()
@@ -71,12 +72,14 @@ class Processor(Loop):
         self.settings = settings
         self.secret = secret
         self.deliverer = deliverer
+        self.observe: Callable[[float], None] = lambda seconds: None  # processing latency
 
     def work(self) -> bool:
         ids = claim_batch(self.db, 100)
         for inbound_id in ids:
             if self.stopping:
                 break
+            started = time.perf_counter()
             try:
                 summary = process_one(self.db, self.settings, self.secret, inbound_id)
             except TemporaryError as exc:
@@ -84,6 +87,7 @@ class Processor(Loop):
                 postpone(self.db, inbound_id, timedelta(seconds=10))
                 raise
             if summary is not None:
+                self.observe(time.perf_counter() - started)
                 log.info("action=processed inbound=%d result=%s", inbound_id, summary)
                 self.deliverer.wake()
         return bool(ids)

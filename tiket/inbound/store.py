@@ -120,11 +120,27 @@ class GroupCommit:
         self.store = store
         self.on_stored = on_stored
         self.max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[Arrival, asyncio.Future[Accepted]]] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[Arrival, asyncio.Future[Accepted]] | None] = (
+            asyncio.Queue()
+        )
         self._task: asyncio.Task[None] | None = None
+        self._closed = False
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="group-commit")
+
+    async def drain(self, timeout: float) -> None:
+        """Commit what is queued (a graceful stop), then end the writer."""
+        if self._task is None:
+            return
+        self._closed = True
+        await self._queue.put(None)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout)
+        except TimeoutError:
+            log.warning("action=drain_timeout pending=%d", self._queue.qsize())
+            await self.stop()
+        self._task = None
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -134,16 +150,26 @@ class GroupCommit:
             self._task = None
 
     async def submit(self, arrival: Arrival) -> Accepted:
+        if self._closed:
+            raise TemporaryError("shutting down")
         future: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
         await self._queue.put((arrival, future))
         return await future
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
-            batch = [await self._queue.get()]
+        stopping = False
+        while not stopping:
+            first = await self._queue.get()
+            if first is None:
+                return
+            batch = [first]
             while len(batch) < self.max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+                item = self._queue.get_nowait()
+                if item is None:
+                    stopping = True
+                    break
+                batch.append(item)
             arrivals = [arrival for arrival, _ in batch]
             try:
                 results = await loop.run_in_executor(None, self.store.accept_many, arrivals)

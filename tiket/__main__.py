@@ -1,0 +1,5 @@
+"""`python -m tiket` runs the CLI."""
+
+from tiket.cli import main
+
+main()
