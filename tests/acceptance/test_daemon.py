@@ -34,6 +34,8 @@ smarthost = "127.0.0.1:{sink_port}"
 retry_base_seconds = 0.2
 [worker]
 poll_seconds = 0.2
+[http]
+listen = "127.0.0.1:{free_port()}"
 """
     )
     return config

@@ -75,6 +75,7 @@ def smtp_port(settings: Settings, db: Database) -> Iterator[tuple[int, int, Sett
             max_message_bytes=200_000,
         ),
         worker=replace(settings.worker, process=False, deliver=False),
+        http=replace(settings.http, listen=f"127.0.0.1:{free_port()}"),
     )
     running = Running(live)
     running.start(port)

@@ -1,0 +1,90 @@
+"""Pure pipeline helpers: command lines, close keywords, keyword classification, language."""
+
+from __future__ import annotations
+
+import pytest
+
+from tiket.model.seed import CATEGORIES
+from tiket.outbound.compose import clean_header, compose_email
+from tiket.rules.classify import score
+from tiket.rules.commands import is_close_request, split_commands
+from tiket.rules.language import guess_language
+
+CLOSE = ("close", "closed", "solved", "selesai", "tutup", "sudah beres")
+
+
+def test_split_commands() -> None:
+    found, rest = split_commands("Sudah diganti.\n#close\n#priority high\n#unknownthing x")
+    assert [(c.name, c.argument) for c in found] == [("close", ""), ("priority", "high")]
+    assert rest == "Sudah diganti.\n#unknownthing x"
+    assert split_commands("No commands here, not even # this")[0] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("selesai", True),
+        ("Selesai, terima kasih!", True),
+        ("Sudah beres. Terima kasih banyak", True),
+        ("solved\n\nthanks for the help", True),
+        ("Closed", True),
+        ("tutup saja", True),
+        ("belum selesai", False),
+        ("Masalah tidak selesai juga", False),
+        ("not solved yet", False),
+        ("The printer is still broken and the issue is not closed, please check again", False),
+        ("Wifi kantor masih mati sejak tadi pagi, sudah dicoba restart tapi belum beres", False),
+        ("", False),
+    ],
+)
+def test_close_keywords(text: str, expected: bool) -> None:
+    assert is_close_request(text, CLOSE) is expected
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "slug"),
+    [
+        ("Wifi mati", "jaringan di kantor putus", "network"),
+        ("Internet lambat", "", "network"),
+        ("Lupa password email dinas", "", "email"),
+        ("Server penuh", "penyimpanan penuh di server hosting", "server"),
+        ("Domain kedaluwarsa", "nama domain dinas sudah expired", "domain"),
+        ("CCTV", "kamera di lobby tidak ada rekaman", "cctv"),
+        ("Email phishing", "ada email phishing minta password, apakah malware?", "security"),
+        ("Aplikasi error", "aplikasi SIMPEG crash saat dibuka", "application"),
+        ("Unggah berita", "mohon bantu unggah berita ke website dinas", "content"),
+    ],
+)
+def test_keywords_pick_the_category(subject: str, body: str, slug: str) -> None:
+    results = []
+    for item in CATEGORIES:
+        total, _ = score(item.keywords, subject.lower(), body.lower())
+        results.append((total, item.slug))
+    best = max(results)
+    assert best[0] > 0 and best[1] == slug
+
+
+def test_keywords_match_whole_words_only() -> None:
+    assert score(("lan",), "", "planning the calendar")[0] == 0
+    assert score(("lan",), "", "kabel lan putus")[0] == 1
+    assert score(("internet lambat",), "", "internet   lambat sekali")[0] == 1
+
+
+def test_language_guess() -> None:
+    assert guess_language("Mohon bantuan, wifi di kantor kami mati sejak pagi", "en") == "id"
+    assert guess_language("Please help, the wifi in our office has been down since", "id") == "en"
+    assert guess_language("CCTV", "id") == "id"
+
+
+def test_outgoing_headers_cannot_be_injected() -> None:
+    assert clean_header("Hello\r\nBcc: victim@example.net") == "Hello Bcc: victim@example.net"
+    raw = compose_email(
+        sender="helpdesk@tiket.test",
+        sender_name="Helpdesk\nBcc: x@example.net",
+        to="budi@dinas.example",
+        subject="[TKT-AAAA-BBBB] Wifi\r\nBcc: victim@example.net",
+        body="halo",
+        message_id="<a@tiket.test>",
+    )
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert b"\nBcc:" not in head and b"\rBcc:" not in head
