@@ -130,7 +130,7 @@ def _attachments_ok(names: list[str], expected: list[str]) -> bool:
     return all(got == want or not got for got, want in zip(names, expected, strict=True))
 
 
-def _read_body(entry: Entry) -> str:
+def read_body(entry: Entry) -> str:
     text = entry.path.read_bytes().decode("utf-8", errors="replace")
     if entry.path.suffix == ".html":
         text = str(get_text(text))
@@ -211,7 +211,7 @@ def _score_detect(score: Score, entry: Entry, msg: ParsedMessage, raw: bytes) ->
 
 def score_entry(score: Score, entry: Entry) -> None:
     if entry.expected["kind"] == "body":
-        _score_reply(score, entry, _read_body(entry))
+        _score_reply(score, entry, read_body(entry))
         return
     raw = entry.path.read_bytes()
     start = time.perf_counter()
