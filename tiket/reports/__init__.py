@@ -1,0 +1,1 @@
+"""Reporting: the business calendar, SLAs, SQL aggregates, reports, charts, digests and trends."""
