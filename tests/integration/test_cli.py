@@ -141,5 +141,5 @@ def test_technicians_add(cli: CliRunner) -> None:
     )
     assert (
         "not an email address"
-        in run(cli, "technicians", "add", "nobody", "--team", "support", code=2).stderr
+        in run(cli, "technicians", "add", "nobody", "--team", "support", code=1).stderr
     )

@@ -42,10 +42,20 @@ def test_signed_reply_address_round_trips_and_resists_forgery() -> None:
     address = reply_address("helpdesk@tiket.test", "TKT-7QF3-KX9M", SECRET)
     assert address.startswith("helpdesk+tkt-7qf3-kx9m.")
     assert address.endswith("@tiket.test")
-    assert verify_reply_address(address, SECRET) == "TKT-7QF3-KX9M"
-    assert verify_reply_address(address.upper(), SECRET) == "TKT-7QF3-KX9M"  # MTAs change case
+    assert verify_reply_address(address, SECRET) == ("TKT-7QF3-KX9M", "")
+    assert verify_reply_address(address.upper(), SECRET) == ("TKT-7QF3-KX9M", "")  # MTAs
     assert verify_reply_address(address, b"other secret") is None
     forged = address.replace("tkt-7qf3-kx9m", "tkt-7qf3-kx9n")
     assert verify_reply_address(forged, SECRET) is None
     assert verify_reply_address("helpdesk@tiket.test", SECRET) is None
     assert verify_reply_address("helpdesk+nonsense@tiket.test", SECRET) is None
+
+
+def test_reply_addresses_are_signed_for_their_audience() -> None:
+    team = reply_address("helpdesk@tiket.test", "TKT-7QF3-KX9M", SECRET, "t3")
+    assert team.startswith("helpdesk+tkt-7qf3-kx9m.t3.")
+    assert verify_reply_address(team, SECRET) == ("TKT-7QF3-KX9M", "t3")
+    requester = reply_address("helpdesk@tiket.test", "TKT-7QF3-KX9M", SECRET)
+    # The requester's own signature does not make a team's address.
+    forged = requester.replace("tkt-7qf3-kx9m.", "tkt-7qf3-kx9m.t3.")
+    assert verify_reply_address(forged, SECRET) is None

@@ -1,47 +1,63 @@
-"""Classify stage: the category from keywords in the subject and text ('others' when none hit)."""
+"""Classify stage: the rule book decides category, team, priority, watchers, shares, answers."""
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
+from collections.abc import Mapping
+from typing import Any
 
 from tiket.model.seed import FALLBACK_CATEGORY
 from tiket.rules.context import Context, Lookup
-
-SUBJECT_WEIGHT = 3
-
-
-@lru_cache(maxsize=1024)
-def _pattern(keyword: str) -> re.Pattern[str]:
-    words = [re.escape(part) for part in keyword.lower().split()]
-    return re.compile(r"(?<![\w.-])" + r"\s+".join(words) + r"(?![\w-])")
+from tiket.rules.matching import Facts
+from tiket.rules.ruleset import evaluate_rules
 
 
-def score(keywords: tuple[str, ...], subject: str, text: str) -> tuple[int, list[str]]:
-    total = 0
-    hits = []
-    for keyword in keywords:
-        pattern = _pattern(keyword)
-        found = SUBJECT_WEIGHT * len(pattern.findall(subject)) + len(pattern.findall(text))
-        if found:
-            total += found
-            hits.append(keyword)
-    return total, hits
+def facts_of(ctx: Context) -> Facts:
+    message = ctx.message
+    return Facts(
+        subject=message.subject.lower(),
+        body=message.visible.lower(),
+        sender=message.sender.lower(),
+        recipients=tuple(r.lower() for r in message.recipients),
+        channel=message.channel,
+        category="",
+    )
 
 
 def classify(ctx: Context, lookup: Lookup) -> Context:
     if ctx.ticket is not None:
         return ctx.decide("classify", "skip", f"follows up {ctx.ticket.number}")
-    subject = ctx.message.subject.lower()
-    text = ctx.message.visible.lower()
-    best: tuple[int, str, list[str]] | None = None
-    for slug, keywords in lookup.category_keywords():
-        total, hits = score(keywords, subject, text)
-        if total and (best is None or total > best[0]):
-            best = (total, slug, hits)
-    if best is None:
-        return ctx.decide("classify", "miss", "no keyword matched", category=FALLBACK_CATEGORY)
-    total, slug, hits = best
+    outcome = evaluate_rules(lookup.rules(), facts_of(ctx))
+    for result in outcome.results:
+        ctx = ctx.decide(
+            "rule",
+            "hit" if result.hit else "miss",
+            f"{result.name}: {result.detail}" + (f" (score {result.score})" if result.hit else ""),
+        )
+    values = outcome.values
+    category = values.get("category")
+    if category is None:
+        ctx = ctx.decide("classify", "miss", "no rule set a category", category=FALLBACK_CATEGORY)
+    else:
+        ctx = ctx.decide(
+            "classify",
+            "hit",
+            f"{category} by rule {outcome.decided_by['category']!r}",
+            category=str(category),
+        )
     return ctx.decide(
-        "classify", "hit", f"{slug} (score {total}: {', '.join(hits)})", category=slug
+        "classify",
+        "actions",
+        _summary(values, outcome.watchers, outcome.shares),
+        team=values.get("team"),
+        priority=str(values.get("priority", ctx.priority)),
+        watchers=outcome.watchers,
+        shares=outcome.shares,
+        spam=bool(values.get("spam", False)),
+        answer=values.get("answer"),
     )
+
+
+def _summary(values: Mapping[str, Any], watchers: tuple[str, ...], shares: tuple[str, ...]) -> str:
+    parts = [f"{k}={v}" for k, v in values.items() if k != "category"]
+    parts += [f"watcher {w}" for w in watchers] + [f"share {s}" for s in shares]
+    return ", ".join(parts) or "no other actions"

@@ -7,7 +7,21 @@ import re
 from tiket.rules.context import Command, Context, Lookup
 
 COMMAND_LINE = re.compile(r"^\s*#([a-z]+)\b[ \t:]*(.*)$", re.IGNORECASE)
-KNOWN = frozenset({"close", "note", "reopen", "assign", "forward", "share", "priority", "merge"})
+KNOWN = frozenset(
+    {
+        "close",
+        "note",
+        "reopen",
+        "resolve",
+        "assign",
+        "forward",
+        "share",
+        "priority",
+        "merge",
+        "sms",
+        "solution",
+    }
+)
 NEGATIONS = frozenset(
     {"belum", "tidak", "tak", "not", "no", "never", "bukan", "blm", "gak", "nggak"}
 )

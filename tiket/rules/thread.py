@@ -10,9 +10,10 @@ def thread(ctx: Context, lookup: Lookup) -> Context:
     message = ctx.message
     secret = lookup.secret()
     for address in message.recipients:
-        number = verify_reply_address(address, secret)
-        if number is None:
+        signed = verify_reply_address(address, secret)
+        if signed is None:
             continue
+        number, audience = signed
         ticket = lookup.ticket_by_number(number)
         if ticket is not None:
             return ctx.decide(
@@ -21,6 +22,7 @@ def thread(ctx: Context, lookup: Lookup) -> Context:
                 f"signed reply address {address}",
                 ticket=ticket,
                 thread_via="signed-address",
+                extra={**ctx.extra, "audience": audience},
             )
     refs = message.refs
     if ctx.bounce is not None and ctx.bounce.original_message_id:
