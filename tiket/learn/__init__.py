@@ -1,0 +1,1 @@
+"""Learning from history: solutions, similar solved tickets and the category classifier."""
