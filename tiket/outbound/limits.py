@@ -1,0 +1,72 @@
+"""Caps on automatic mail and suppressed addresses: no mail storm with an autoresponder."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tiket.config import LimitsSettings
+from tiket.model import Event, OutboxMessage, OutboxState, Suppression, utcnow
+
+# What a person wrote is never held back; what we send by ourselves is.
+PERSONAL_KINDS = ("reply", "reply_watcher")
+
+
+def hold_back(
+    session: Session, limits: LimitsSettings, *, recipient: str, ticket_id: int | None
+) -> str | None:
+    """Why an automatic mail to `recipient` must not go out now, or None when it may."""
+    now = utcnow()
+    suppressed = session.get(Suppression, recipient.lower())
+    if suppressed is not None and suppressed.until > now:
+        return (
+            f"address suppressed until {suppressed.until:%Y-%m-%d %H:%M} UTC: {suppressed.reason}"
+        )
+    sent = (
+        select(func.count(OutboxMessage.id))
+        .where(OutboxMessage.recipient == recipient)
+        .where(OutboxMessage.kind.not_in(PERSONAL_KINDS))
+        .where(OutboxMessage.state != OutboxState.SUPPRESSED)
+    )
+    window = now - timedelta(minutes=limits.window_minutes)
+    recent = session.scalar(sent.where(OutboxMessage.created_at >= window)) or 0
+    if recent >= limits.per_recipient_window:
+        return (
+            f"more than {limits.per_recipient_window} automatic mails to {recipient} in "
+            f"{limits.window_minutes} minutes"
+        )
+    day = now - timedelta(days=1)
+    if (
+        session.scalar(sent.where(OutboxMessage.created_at >= day)) or 0
+    ) >= limits.per_recipient_day:
+        return f"more than {limits.per_recipient_day} automatic mails to {recipient} in a day"
+    if ticket_id is not None:
+        on_ticket = (
+            select(func.count(OutboxMessage.id))
+            .where(OutboxMessage.ticket_id == ticket_id, OutboxMessage.created_at >= day)
+            .where(OutboxMessage.kind.not_in(PERSONAL_KINDS))
+        )
+        if (session.scalar(on_ticket) or 0) >= limits.per_ticket_day:
+            return f"more than {limits.per_ticket_day} automatic mails on this ticket in a day"
+    return None
+
+
+def should_alert(session: Session, recipient: str) -> bool:
+    """True once a day per address: the admin hears of a storm, not of every held mail."""
+    since = utcnow() - timedelta(days=1)
+    alerts = session.scalars(
+        select(Event.data).where(Event.kind == "storm_alert", Event.created_at >= since)
+    )
+    return all(data.get("recipient") != recipient for data in alerts)
+
+
+def suppress(session: Session, address: str, *, days: int, reason: str) -> None:
+    address = address.lower()
+    until = utcnow() + timedelta(days=days)
+    row = session.get(Suppression, address)
+    if row is None:
+        session.add(Suppression(address=address, reason=reason, until=until, created_at=utcnow()))
+    else:
+        row.until, row.reason = max(row.until, until), reason
