@@ -62,7 +62,7 @@ def make_mail(
     for name, value in (headers or {}).items():
         msg[name] = value
     msg.set_content(body)
-    return msg.as_bytes()
+    return msg.as_bytes(policy=email.policy.SMTP)  # CRLF, as on the wire
 
 
 def reply_to(original: bytes, *, sender: str, body: str, quote: bool = True) -> bytes:

@@ -4,26 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn, TypeVar
 
 import click
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tiket import config as config_module
+from tiket import logs
 from tiket.config import Settings
 from tiket.desk import Desk
 from tiket.errors import ConfigError, DatabaseUnavailable, NotFound, TiketError
 from tiket.inbound.parse import looks_like_mail
 from tiket.inbound.store import Arrival, InboundStore, mail_key
-from tiket.model import InboundMessage, InboundState, Team, Technician, Ticket, utcnow
+from tiket.learn.cli import LEARN_GROUPS
+from tiket.learn.cli import TICKET_VERBS as LEARN_TICKET_VERBS
+from tiket.model import InboundMessage, InboundState, Ticket, utcnow
 from tiket.model.db import Database
 from tiket.model.migrate import upgrade
 from tiket.model.seed import seed
+from tiket.people_cli import PEOPLE_GROUPS
+from tiket.reports.cli import COMMANDS as REPORT_COMMANDS
+from tiket.rules import cli as rules_cli
+from tiket.ticket_cli import TICKET_VERBS
 from tiket.views import ticket_dict, ticket_rows
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,6 +46,7 @@ class State:
         self.config_path = config_path
         self._settings: Settings | None = None
         self._db: Database | None = None
+        self.verbose = False
 
     @property
     def settings(self) -> Settings:
@@ -52,6 +59,12 @@ class State:
         if self._db is None:
             self._db = Database(self.settings.database_url)
         return self._db
+
+    def close(self) -> None:
+        """Give back the database connections when the command ends."""
+        if self._db is not None:
+            self._db.dispose()
+            self._db = None
 
     @property
     def secret(self) -> bytes:
@@ -100,14 +113,10 @@ class Group(click.Group):
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """tiket: an IT helpdesk reached by email, SMS and WhatsApp."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    # aiosmtpd logs every command at INFO: keep only its warnings.
-    logging.getLogger("mail.log").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    logs.setup(verbose=verbose)
     ctx.obj = State(config_path)
+    ctx.obj.verbose = verbose
+    ctx.call_on_close(ctx.obj.close)
 
 
 # -- setting up -------------------------------------------------------------------------------
@@ -138,6 +147,7 @@ def serve(state: State) -> None:
     """Run the daemon: SMTP/LMTP listeners, processing and delivery, until SIGTERM."""
     from tiket.gateway.daemon import Daemon
 
+    logs.setup(state.settings.log.level, state.settings.log.format, verbose=state.verbose)
     asyncio.run(Daemon(state.settings).run())
 
 
@@ -347,72 +357,99 @@ def tickets_show(state: State, number: str, as_json: bool) -> None:
                 click.echo(f"  {step['stage']:<9} {step['outcome']:<14} {step['detail']}")
 
 
-# -- teams and technicians --------------------------------------------------------------------
+@tickets.command("sms")
+@click.argument("number")
+@click.argument("text")
+@click.option("--by", "by", default="", help="Technician email to sign the text with.")
+@pass_state
+def tickets_sms(state: State, number: str, text: str, by: str) -> None:
+    """Text the requester of a ticket (SMS, or WhatsApp if they wrote by WhatsApp)."""
+    from tiket.desk import Actor
+    from tiket.desk_texts import text_requester
+
+    if not text.strip():
+        fail("the text is empty", EX_CONFIG)
+    with state.desk() as desk:
+        technician = desk.technician(by) if by else None
+        if by and technician is None:
+            fail(f"no technician {by}; `tiket technicians add` adds one", EX_CONFIG)
+        author = (
+            Actor(technician.name or technician.email, technician.email, technician.id)
+            if technician
+            else Actor(state.settings.mail.office_name, "cli")
+        )
+        ticket = desk.ticket(number)
+        entry = text_requester(desk, ticket, author, text.strip())
+        channel, phone = entry.channel, ticket.requester.phone
+    click.echo(f"queued a {channel} text to {phone} on {number.upper()}")
+
+
+# -- rules, teams, technicians and ticket verbs (rules/cli.py, people_cli.py, ticket_cli.py) -
+
+main.add_command(rules_cli.rules)
+for _group in PEOPLE_GROUPS:
+    main.add_command(_group)
+for _verb in TICKET_VERBS:
+    tickets.add_command(_verb)
+
+
+# -- scheduled jobs, calendar, SLA, reports and trends (tiket/reports/cli.py) ----------------
+
+for _command in REPORT_COMMANDS:
+    main.add_command(_command)
+
+
+# -- knowledge base and classifier (tiket/learn/cli.py) ---------------------------------------
+
+for _group in LEARN_GROUPS:
+    main.add_command(_group)
+for _verb in LEARN_TICKET_VERBS:
+    tickets.add_command(_verb)
+
+
+# -- IMAP mailboxes and the daemon's state ----------------------------------------------------
 
 
 @main.group()
-def teams() -> None:
-    """Teams and their mailboxes."""
+def mailboxes() -> None:
+    """The IMAP mailboxes the daemon watches ([[imap]] tables in the configuration)."""
 
 
-@teams.command("list")
+@mailboxes.command("test")
+@click.argument("name")
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
-def teams_list(state: State, as_json: bool) -> None:
-    """List teams with their mailbox, members and open tickets."""
-    with state.db.session() as session:
-        rows: list[dict[str, Any]] = []
-        for team in session.scalars(select(Team).order_by(Team.name)):
-            open_count = session.scalar(
-                select(func.count(Ticket.id)).where(
-                    Ticket.team_id == team.id, Ticket.status.in_(("new", "open", "pending"))
-                )
-            )
-            rows.append(
-                {
-                    "name": team.name,
-                    "title": team.title,
-                    "mailbox": team.mailbox,
-                    "members": [m.email for m in team.members],
-                    "managers": team.managers,
-                    "open_tickets": open_count,
-                }
-            )
+def mailboxes_test(state: State, name: str, as_json: bool) -> None:
+    """Log in to mailbox NAME, list its folders and count the waiting mail; changes nothing."""
+    from tiket.inbound.imap_check import check, mailbox_named
+    from tiket.inbound.imap_connect import ImapError
+
+    mailbox = mailbox_named(state.settings, name)
+    try:
+        result = check(mailbox)
+    except ImapError as exc:
+        fail(f"mailbox {name}: {exc}")
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(json.dumps(result.as_dict(), indent=2))
         return
-    for row in rows:
-        members = ", ".join(row["members"]) or "no members"
-        click.echo(
-            f"{row['name']:<14} {row['mailbox']:<32} open {row['open_tickets']:<5} {members}"
-        )
+    for line in result.lines():
+        click.echo(line)
 
 
-@main.group()
-def technicians() -> None:
-    """Technicians: people whose mail answers tickets."""
-
-
-@technicians.command("add")
-@click.argument("email")
-@click.option("--team", "team_names", multiple=True, required=True, help="Team (repeatable).")
-@click.option("--name", default="")
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
 @pass_state
-def technicians_add(state: State, email: str, team_names: tuple[str, ...], name: str) -> None:
-    """Add a technician to one or more teams (or add teams to an existing one)."""
-    email = email.strip().lower()
-    if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
-        fail(f"{email!r} is not an email address", EX_CONFIG)
-    with state.desk() as desk:
-        team_rows = [desk.team(team) for team in team_names]
-        technician = desk.technician(email)
-        if technician is None:
-            technician = Technician(email=email, name=name)
-            desk.session.add(technician)
-        elif name:
-            technician.name = name
-        for team in team_rows:
-            if team not in technician.teams:
-                technician.teams.append(team)
-        teams_text = ", ".join(t.name for t in technician.teams)
-    click.echo(f"technician {email} in {teams_text}")
+def status(state: State, as_json: bool) -> None:
+    """The database, the queues and every mailbox. Exit 0 when all is well, 1 when not."""
+    from tiket.gateway.status import gather
+
+    report = gather(state.settings, state.db)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        for line in report.lines():
+            click.echo(line)
+    if not report.reachable:
+        sys.exit(EX_TEMPFAIL)
+    if not report.healthy:
+        sys.exit(1)

@@ -42,6 +42,11 @@ class MailSettings:
     )
     language: str = "id"
     office_name: str = "Helpdesk TIK"
+    # A reply to a closed ticket within this many days reopens it; later, it opens a new one.
+    reopen_days: int = 14
+    # authserv-ids of our own receiving servers whose Authentication-Results headers we trust;
+    # empty: only the topmost Authentication-Results header counts.
+    trusted_authserv_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,12 +74,44 @@ class HttpSettings:
 
 
 @dataclass(frozen=True)
+class TwilioSettings:
+    """SMS and WhatsApp through Twilio; texts are off while account_sid is empty."""
+
+    account_sid: str = ""
+    auth_token: str = ""
+    sms_from: str = ""  # E.164, e.g. +6281100000000
+    whatsapp_from: str = ""  # whatsapp:+62..., empty: no WhatsApp answers
+    api_base: str = "https://api.twilio.com"  # only tests and regional edges change it
+    max_media_bytes: int = 5_242_880  # per media item of an MMS/WhatsApp message
+    # Approved WhatsApp templates for answers outside the 24-hour window: "kind=HX...".
+    whatsapp_templates: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class WorkerSettings:
     poll_seconds: float = 1.0
     max_attempts: int = 5
     # A daemon may only listen (and leave processing and delivery to others sharing its database).
     process: bool = True
     deliver: bool = True
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    format: str = "text"  # or "json": one JSON object a line, for a log collector
+    level: str = "info"
+
+
+@dataclass(frozen=True)
+class LimitsSettings:
+    """Caps on automatic mail, so that an autoresponder cannot start a mail storm."""
+
+    per_recipient_window: int = 10  # automatic mails to one address ...
+    window_minutes: int = 10  # ... within this many minutes
+    per_recipient_day: int = 50
+    per_ticket_day: int = 30
+    bounce_suppress_days: int = 7  # a hard-bouncing address gets no mail for this long
+    admin_address: str = ""  # told once a day per address when a cap holds mail back
 
 
 @dataclass(frozen=True)
@@ -97,6 +134,78 @@ class ImapSettings:
 
 
 @dataclass(frozen=True)
+class CalendarSettings:
+    """Business hours: SLAs and report times count only these."""
+
+    timezone: str = "Asia/Makassar"
+    hours: tuple[str, ...] = ("mon-thu 08:00-16:00", "fri 08:00-16:30")
+
+
+@dataclass(frozen=True)
+class SlaSettings:
+    """Default targets in business hours; `tiket sla set` stores per category and priority."""
+
+    first_response_hours: float = 4.0
+    resolution_hours: float = 24.0
+    approaching_share: float = 0.8
+
+
+@dataclass(frozen=True)
+class LifecycleSettings:
+    autoclose_days: int = 7
+    remind_waiting_days: int = 3
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    enabled: bool = True
+    # PostgreSQL advisory lock key: only its holder among the daemons runs jobs.
+    lock_key: int = 7_311_946_842
+    sla_every_minutes: int = 5
+    lifecycle_every_minutes: int = 60
+    digest_time: str = "07:00"
+    weekly_day: str = "mon"
+    weekly_time: str = "07:30"
+    report_time: str = "06:00"
+
+
+@dataclass(frozen=True)
+class ReportsSettings:
+    top_problems: int = 10
+    trend_weeks: int = 4
+    trend_min_tickets: int = 5
+    # Queries of one report run side by side on this many connections.
+    workers: int = 4
+
+
+@dataclass(frozen=True)
+class LearnSettings:
+    """Similar solved tickets and the category classifier (tiket/learn)."""
+
+    enabled: bool = True
+    # Cosine similarity a solved ticket needs before its solution is offered to the requester
+    # (bench/learn.py: at 0.45 about three in four shown are right even for unseen wordings).
+    suggest_threshold: float = 0.45
+    suggestions: int = 3
+    # Probability the classifier needs before its category replaces "others".
+    classify_threshold: float = 0.6
+    # Fewest labelled tickets `tiket learn train` accepts.
+    min_training_tickets: int = 30
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """The public pages: status lookup, the problem report form, the satisfaction survey."""
+
+    enabled: bool = True
+    logo: str = ""  # path of a PNG/SVG/JPEG shown in the header; empty: the built-in mark
+    status_lookups_per_minute: int = 20  # per client address, status pages and the form
+    max_attachments: int = 3
+    max_attachment_bytes: int = 5_242_880
+    survey_days: int = 14  # a survey link expires after this many days
+
+
+@dataclass(frozen=True)
 class Settings:
     paths: PathsSettings = field(default_factory=PathsSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -104,7 +213,17 @@ class Settings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     outbound: OutboundSettings = field(default_factory=OutboundSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
+    twilio: TwilioSettings = field(default_factory=TwilioSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
+    limits: LimitsSettings = field(default_factory=LimitsSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+    calendar: CalendarSettings = field(default_factory=CalendarSettings)
+    sla: SlaSettings = field(default_factory=SlaSettings)
+    lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
+    scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    reports: ReportsSettings = field(default_factory=ReportsSettings)
+    learn: LearnSettings = field(default_factory=LearnSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     imap: tuple[ImapSettings, ...] = ()
 
     @property
@@ -250,8 +369,37 @@ def _check(settings: Settings) -> None:
             parse_hostport(key, value)
     if settings.smtp.max_message_bytes < 1024:
         raise ConfigError("smtp.max_message_bytes must be at least 1024")
+    if settings.log.format not in {"text", "json"}:
+        raise ConfigError("log.format must be 'text' or 'json'")
+    if settings.log.level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError("log.level must be debug, info, warning or error")
     if settings.mail.language not in {"id", "en"}:
         raise ConfigError("mail.language must be 'id' or 'en'")
+    _check_twilio(settings.twilio)
+    _check_web(settings.web)
+
+
+def _check_web(web: WebSettings) -> None:
+    for key in ("status_lookups_per_minute", "survey_days"):
+        if getattr(web, key) < 1:
+            raise ConfigError(f"web.{key} must be at least 1")
+    if web.max_attachments < 0 or web.max_attachment_bytes < 1024:
+        raise ConfigError("web.max_attachments must be >= 0 and web.max_attachment_bytes >= 1024")
+
+
+def _check_twilio(twilio: TwilioSettings) -> None:
+    if twilio.account_sid and not twilio.auth_token:
+        raise ConfigError("twilio.auth_token is required with twilio.account_sid")
+    if twilio.sms_from and not twilio.sms_from.startswith("+"):
+        raise ConfigError(f"twilio.sms_from must be E.164 (+62...), got {twilio.sms_from!r}")
+    if twilio.whatsapp_from and not twilio.whatsapp_from.startswith("whatsapp:+"):
+        raise ConfigError(
+            f"twilio.whatsapp_from must look like whatsapp:+62..., got {twilio.whatsapp_from!r}"
+        )
+    for item in twilio.whatsapp_templates:
+        kind, sep, sid = item.partition("=")
+        if not sep or not kind.strip() or not sid.strip().startswith("HX"):
+            raise ConfigError(f"twilio.whatsapp_templates entries are kind=HX..., got {item!r}")
 
 
 def parse_hostport(key: str, value: str) -> tuple[str, int]:
@@ -339,6 +487,11 @@ close_keywords = ["close", "closed", "solved", "selesai", "tutup", "sudah beres"
 # Language of answers when the requester's cannot be told: "id" or "en".
 language = "id"
 office_name = "Helpdesk TIK"
+# A reply to a closed ticket within this many days reopens it; later it opens a new, linked one.
+reopen_days = 14
+# authserv-ids of our receiving servers whose Authentication-Results we trust (DKIM/SPF of
+# technicians' commands); empty: only the topmost Authentication-Results header counts.
+trusted_authserv_ids = []
 
 [smtp]
 listen = "127.0.0.1:2525"
@@ -356,9 +509,25 @@ retry_base_seconds = 30.0
 retry_max_seconds = 3600.0
 
 [http]
+# Webhooks, /healthz and /metrics; empty: no HTTP listener.
 listen = "127.0.0.1:8080"
-# The URL people (and Twilio) reach us at; used in status links.
+# The URL people (and Twilio) reach us at; used in status links and to check Twilio's
+# signatures (behind a TLS proxy: the public https URL).
 public_url = "http://127.0.0.1:8080"
+
+[twilio]
+# SMS and WhatsApp. Webhooks: POST {public_url}/twilio/sms (incoming messages) and
+# Twilio calls {public_url}/twilio/status with delivery reports. Empty account_sid: no texts.
+account_sid = ""
+auth_token = ""
+sms_from = ""        # +6281100000000
+whatsapp_from = ""   # whatsapp:+6281100000000
+max_media_bytes = 5242880
+# WhatsApp answers more than 24 hours after the requester's last message need approved
+# templates (ContentSid); variables {"1": ticket number, "2": status, "3": status link}.
+# Kinds: ack, reply, closed, update. Without one: SMS, else email.
+# whatsapp_templates = ["reply=HX0000000000000000000000000000000", "closed=HX..."]
+whatsapp_templates = []
 
 [worker]
 poll_seconds = 1.0
@@ -366,6 +535,75 @@ max_attempts = 5
 # Set false to run a listener-only daemon; others sharing the database process and deliver.
 process = true
 deliver = true
+
+[calendar]
+# Business hours: SLA clocks and report times count only these, minus holidays
+# (`tiket calendar holidays add|list|import FILE.ics`). "fri 22:00-06:00" runs over midnight.
+timezone = "Asia/Makassar"
+hours = ["mon-thu 08:00-16:00", "fri 08:00-16:30"]
+
+[sla]
+# Default targets in business hours; per category and priority: `tiket sla set`.
+first_response_hours = 4.0
+resolution_hours = 24.0
+# The team is warned when this share of a target has passed; past it, the managers too.
+approaching_share = 0.8
+
+[lifecycle]
+# Resolved tickets close after this many days without a reply.
+autoclose_days = 7
+# Tickets waiting on the requester get a reminder after this many days of silence.
+remind_waiting_days = 3
+
+[scheduler]
+# Scheduled jobs run in `tiket serve`; with several daemons on PostgreSQL only the holder
+# of this advisory lock runs them. Times are local to [calendar] timezone.
+enabled = true
+lock_key = 7311946842
+sla_every_minutes = 5
+lifecycle_every_minutes = 60
+digest_time = "07:00"
+weekly_day = "mon"
+weekly_time = "07:30"
+# Monthly reports on the 1st, annual reports on 1 January, at this time.
+report_time = "06:00"
+
+[reports]
+top_problems = 10
+# Trends compare the last weeks week over week; a problem needs this many tickets.
+trend_weeks = 4
+trend_min_tickets = 5
+# A report's queries run side by side on this many database connections.
+workers = 4
+
+[log]
+# "text", or "json" (one object a line: time, level, logger, message and the action=… fields)
+format = "text"
+level = "info"
+
+[limits]
+# Automatic mail (acknowledgements, confirmations) to one address is capped, so that a naive
+# autoresponder cannot start a storm; what a cap holds back is recorded, never sent later.
+per_recipient_window = 10
+window_minutes = 10
+per_recipient_day = 50
+per_ticket_day = 30
+# An address that bounced hard gets no mail for this many days.
+bounce_suppress_days = 7
+# Told once a day per address when a cap holds mail back (empty: only logged and recorded).
+admin_address = ""
+
+[web]
+# Public pages on [http] listen: / (report a problem), /status, /survey/TOKEN.
+enabled = true
+# The office's logo in the page header (PNG, SVG or JPEG); empty: a plain mark.
+logo = ""
+# Per client address: status lookups and form posts a minute (then 429 with Retry-After).
+status_lookups_per_minute = 20
+max_attachments = 3
+max_attachment_bytes = 5242880
+# The satisfaction survey link sent after resolution expires after this many days.
+survey_days = 14
 
 # Mailboxes to watch with IMAP IDLE (any number of [[imap]] tables).
 # [[imap]]

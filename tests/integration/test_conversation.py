@@ -47,14 +47,18 @@ def test_new_mail_opens_a_ticket_with_ack_and_team_notification(desk: Harness) -
     assert notify["To"] == TEAM_MAILBOX
     assert "wifi" in body_text(notify).lower()
     trace = next(e for e in ticket["events"] if e["kind"] == "opened")["data"]["trace"]
-    assert [step["stage"] for step in trace] == [
+    stages = list(dict.fromkeys(step["stage"] for step in trace))
+    assert [s for s in stages if s in {"guard", "thread", "author", "classify", "route"}] == [
         "guard",
         "thread",
         "author",
-        "commands",
         "classify",
         "route",
     ]
+    hits = [
+        step["detail"] for step in trace if step["stage"] == "rule" and step["outcome"] == "hit"
+    ]
+    assert any(hit.startswith("category network: category=network on wifi") for hit in hits)
 
 
 def test_english_mail_gets_english_answers(desk: Harness) -> None:
@@ -108,9 +112,10 @@ def test_note_stays_internal_and_close_command_closes(desk: Harness) -> None:
     ticket = desk.ticket(number)
     assert ticket["status"] == "closed"
     assert ticket["closed_at"] is not None
-    reply, closed = desk.new_mail()
+    reply, closed, survey = desk.new_mail()
     assert "Sudah beres ya." in body_text(reply) and "#close" not in body_text(reply)
     assert "ditutup" in closed["Subject"]
+    assert "/survey/" in body_text(survey)  # the satisfaction survey follows the closing
 
 
 def test_requester_reply_joins_and_close_keyword_closes(desk: Harness) -> None:
@@ -132,8 +137,9 @@ def test_requester_reply_joins_and_close_keyword_closes(desk: Harness) -> None:
         reply_to(ack.as_bytes(), sender="budi@dinas.example", body="Selesai, terima kasih!")
     )
     assert desk.ticket(number)["status"] == "closed"
-    confirm, team_closed = desk.new_mail()
+    confirm, survey, team_closed = desk.new_mail()
     assert confirm["To"] == "budi@dinas.example" and "ditutup" in confirm["Subject"]
+    assert survey["To"] == "budi@dinas.example" and "/survey/" in body_text(survey)
     assert team_closed["To"] == TEAM_MAILBOX
 
 

@@ -71,7 +71,7 @@ class Processor(Loop):
         self.db = db
         self.settings = settings
         self.secret = secret
-        self.deliverer = deliverer
+        self.deliverers = [deliverer]  # woken when processing queued answers
         self.observe: Callable[[float], None] = lambda seconds: None  # processing latency
 
     def work(self) -> bool:
@@ -89,7 +89,8 @@ class Processor(Loop):
             if summary is not None:
                 self.observe(time.perf_counter() - started)
                 log.info("action=processed inbound=%d result=%s", inbound_id, summary)
-                self.deliverer.wake()
+                for deliverer in self.deliverers:
+                    deliverer.wake()
         return bool(ids)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from tiket.errors import DatabaseUnavailable, TemporaryError
 from tiket.model import InboundMessage
@@ -69,39 +70,39 @@ class InboundStore:
 
     def accept_many(self, arrivals: Sequence[Arrival]) -> list[Accepted]:
         """Store every arrival in one transaction (one fsync for all of them)."""
-        results: list[Accepted] = []
         try:
             with self.db.session() as session:
-                for arrival in arrivals:
-                    stmt = (
-                        self._insert(InboundMessage)
-                        .values(
-                            idempotency_key=arrival.idempotency_key,
-                            channel=arrival.channel,
-                            source=arrival.source,
-                            envelope_from=arrival.envelope_from,
-                            envelope_to=list(arrival.envelope_to),
-                            meta=arrival.meta,
-                            raw=arrival.raw,
-                            size=len(arrival.raw),
-                        )
-                        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-                        .returning(InboundMessage.id)
-                    )
-                    new_id = session.execute(stmt).scalar()
-                    if new_id is not None:
-                        results.append(Accepted(new_id, duplicate=False))
-                        continue
-                    old_id = session.scalar(
-                        select(InboundMessage.id).where(
-                            InboundMessage.idempotency_key == arrival.idempotency_key
-                        )
-                    )
-                    assert old_id is not None
-                    results.append(Accepted(old_id, duplicate=True))
+                return [self.insert(session, arrival) for arrival in arrivals]
         except DBAPIError as exc:
             raise DatabaseUnavailable(f"cannot store inbound message: {exc.orig}") from exc
-        return results
+
+    def insert(self, session: Session, arrival: Arrival) -> Accepted:
+        """Insert one arrival in the caller's transaction, or find the row that has its key."""
+        stmt = (
+            self._insert(InboundMessage)
+            .values(
+                idempotency_key=arrival.idempotency_key,
+                channel=arrival.channel,
+                source=arrival.source,
+                envelope_from=arrival.envelope_from,
+                envelope_to=list(arrival.envelope_to),
+                meta=arrival.meta,
+                raw=arrival.raw,
+                size=len(arrival.raw),
+            )
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(InboundMessage.id)
+        )
+        new_id = session.execute(stmt).scalar()
+        if new_id is not None:
+            return Accepted(new_id, duplicate=False)
+        old_id = session.scalar(
+            select(InboundMessage.id).where(
+                InboundMessage.idempotency_key == arrival.idempotency_key
+            )
+        )
+        assert old_id is not None
+        return Accepted(old_id, duplicate=True)
 
     def accept(self, arrival: Arrival) -> Accepted:
         return self.accept_many([arrival])[0]

@@ -217,4 +217,9 @@ def seed(session: Session, *, team_mailbox: str) -> list[str]:
             )
         )
         created.append(f"category {item.slug}")
+    session.flush()
+    # The categories' keywords are routing rules like any other, edited with `tiket rules`.
+    from tiket.rules.book import seed_category_rules
+
+    created += seed_category_rules(session)
     return created

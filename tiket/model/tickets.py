@@ -51,6 +51,25 @@ class Ticket(Base):
         Index("ix_tickets_status_team", "status", "team_id"),
         Index("ix_tickets_requester_status", "requester_id", "status"),
         Index("ix_tickets_created_at", "created_at"),
+        # Covering indexes for the reports (migration 0004): aggregates never touch the table.
+        Index("ix_tickets_report_answered", "first_response_at", "team_id"),
+        Index(
+            "ix_tickets_report_created",
+            "created_at",
+            "team_id",
+            "category_id",
+            "channel",
+            "requester_id",
+        ),
+        Index("ix_tickets_report_resolved", "resolved_at", "team_id"),
+        Index(
+            "ix_tickets_report_closed",
+            "closed_at",
+            "team_id",
+            "category_id",
+            "channel",
+            "requester_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,11 +88,19 @@ class Ticket(Base):
     first_response_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    follows_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
 
     category: Mapped[Category | None] = relationship()
     team: Mapped[Team | None] = relationship()
     requester: Mapped[Requester] = relationship()
     assignee: Mapped[Technician | None] = relationship()
+    merged_into: Mapped[Ticket | None] = relationship(
+        remote_side="Ticket.id", foreign_keys=[merged_into_id]
+    )
+    follows: Mapped[Ticket | None] = relationship(
+        remote_side="Ticket.id", foreign_keys=[follows_id]
+    )
     entries: Mapped[list[Entry]] = relationship(
         back_populates="ticket", order_by="Entry.id", cascade="all, delete-orphan"
     )
@@ -123,6 +150,7 @@ class Attachment(Base):
 
 class Event(Base):
     __tablename__ = "events"
+    __table_args__ = (Index("ix_events_kind_created_at", "kind", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int | None] = mapped_column(

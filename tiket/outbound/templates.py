@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
 
 LANGUAGES = ("id", "en")
 
@@ -19,8 +19,20 @@ class Rendered:
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
+    return _environment(PackageLoader("tiket.outbound", "templates"))
+
+
+@lru_cache(maxsize=4)
+def local_environment(directory: str) -> Environment:
+    """The office's own templates in `directory` first (e.g. var/templates), then ours."""
+    return _environment(
+        ChoiceLoader([FileSystemLoader(directory), PackageLoader("tiket.outbound", "templates")])
+    )
+
+
+def _environment(loader: ChoiceLoader | PackageLoader) -> Environment:
     return Environment(
-        loader=PackageLoader("tiket.outbound", "templates"),
+        loader=loader,
         autoescape=False,  # plain text only: nothing we render is ever shown as HTML
         undefined=StrictUndefined,
         keep_trailing_newline=True,
@@ -29,9 +41,10 @@ def environment() -> Environment:
     )
 
 
-def render(name: str, language: str, **values: Any) -> Rendered:
+def render(name: str, language: str, *, directory: str | None = None, **values: Any) -> Rendered:
     language = language if language in LANGUAGES else LANGUAGES[0]
-    text = environment().get_template(f"{language}/{name}.txt").render(**values)
+    env = local_environment(directory) if directory else environment()
+    text = env.get_template(f"{language}/{name}.txt").render(**values)
     first, _, rest = text.partition("\n")
     if not first.startswith("Subject:"):
         raise ValueError(f"template {language}/{name}.txt must start with 'Subject:'")

@@ -6,8 +6,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from tiket.config import LearnSettings
 from tiket.inbound.parse import Attachment, ParsedMessage
 from tiket.rules.detect import Bounce
+from tiket.rules.ruleset import RuleSpec
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class Message:
     cc: tuple[str, ...] = ()
     attachments: tuple[Attachment, ...] = ()
     parsed: ParsedMessage | None = None
+    source_team: str | None = None  # the team of the mailbox it came through, if any
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,16 @@ class Decision:
 
     def as_dict(self) -> dict[str, str]:
         return {"stage": self.stage, "outcome": self.outcome, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Similar:
+    """A solved ticket like this one, and the solution that solved it."""
+
+    solution_id: int
+    number: str
+    score: float
+    solution: str
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,11 @@ class Context:
     category: str | None = None
     team: str | None = None
     priority: str = "normal"
+    watchers: tuple[str, ...] = ()
+    shares: tuple[str, ...] = ()
+    spam: bool = False
+    answer: str | None = None  # a template to answer with
+    suggestions: tuple[Similar, ...] = ()  # solved tickets like this one (tiket/learn)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def decide(self, stage: str, outcome: str, detail: str = "", **changes: Any) -> Context:
@@ -101,14 +119,40 @@ class Lookup(Protocol):
         """Where mail to this technician may have gone: their address and their teams' mailboxes."""
         ...
 
-    def own_addresses(self) -> tuple[str, ...]: ...
-
-    def category_keywords(self) -> list[tuple[str, tuple[str, ...]]]:
-        """(slug, keywords) in the categories' order."""
+    def technician_audiences(self, technician_id: int) -> tuple[str, ...]:
+        """The audiences of signed addresses we give this technician: "p<id>", "t<team id>"."""
         ...
+
+    def own_addresses(self) -> tuple[str, ...]: ...
 
     def category_team(self, slug: str) -> str | None: ...
 
     def close_keywords(self) -> tuple[str, ...]: ...
+
+    def rules(self) -> list[RuleSpec]:
+        """The rule book, in order."""
+        ...
+
+    def team_exists(self, name: str) -> bool: ...
+
+    def trusted_authserv_ids(self) -> tuple[str, ...]: ...
+
+    def phone_requester_id(self, phone: str) -> int | None:
+        """The requester with this E.164 number."""
+        ...
+
+    def open_tickets_of_phone(self, phone: str) -> tuple[TicketRef, ...]:
+        """The open tickets of the requester with this E.164 number, newest first."""
+        ...
+
+    def similar_solved(self, text: str, limit: int) -> tuple[Similar, ...]:
+        """Solved tickets with a visible solution, most similar first (cosine score)."""
+        ...
+
+    def learn_settings(self) -> LearnSettings: ...
+
+    def predict_category(self, text: str) -> tuple[str, float] | None:
+        """The trained classifier's category and its probability; None without a model."""
+        ...
 
     def secret(self) -> bytes: ...
