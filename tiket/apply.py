@@ -96,7 +96,8 @@ def _open(desk: Desk, ctx: Context, author: Actor, trace: list[dict[str, str]]) 
     system = Actor.system()
     teamwork.add_watchers(desk, ticket, (*message.cc, *ctx.watchers), system)
     for name in ctx.shares:
-        teamwork.share(desk, ticket, desk.team(name), system)
+        if ticket.team is None or name != ticket.team.name:  # never share with the owner
+            teamwork.share(desk, ticket, desk.team(name), system)
     if ctx.spam:
         desk.event(ticket, "spam", system, trace=trace)
         ticket.status = "closed"

@@ -279,3 +279,19 @@ def test_reply_to_a_long_closed_ticket_opens_a_linked_one(desk: Harness, db: Dat
     assert any(e["kind"] == "follows" for e in new["events"])
     with db.session() as session:
         assert session.scalar(select(Ticket.follows_id).where(Ticket.number == new["number"]))
+
+
+def test_a_rule_sharing_with_the_owning_team_does_not_fail(desk: Harness, db: Database) -> None:
+    add_rule(
+        db,
+        RuleSpec(
+            name="share-net",
+            match={"field": "text", "keywords": ["wifi"]},
+            actions={"team": "network", "shares": ["network", "support"]},
+        ),
+    )
+    outcome = desk.deliver(make_mail())
+    assert outcome[0].startswith("opened ")
+    ticket = desk.ticket()
+    assert ticket["team"] == "network"
+    assert [e["data"]["team"] for e in ticket["events"] if e["kind"] == "shared"] == ["support"]
