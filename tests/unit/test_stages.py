@@ -96,3 +96,12 @@ def test_outgoing_headers_cannot_be_injected() -> None:
     )
     head = raw.split(b"\r\n\r\n", 1)[0]
     assert b"\nBcc:" not in head and b"\rBcc:" not in head
+
+
+def test_seeded_category_descriptions_speak_indonesian() -> None:
+    from tiket.model.seed import describe
+
+    network = next(c for c in CATEGORIES if c.slug == "network")
+    assert describe("network", network.description, "en") == network.description
+    assert describe("network", network.description, "id").startswith("Masalah konektivitas")
+    assert describe("network", "Tulisan admin sendiri", "id") == "Tulisan admin sendiri"

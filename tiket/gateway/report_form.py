@@ -31,6 +31,7 @@ from tiket.inbound.store import Arrival, InboundStore
 from tiket.inbound.web import FormProblems, ReportForm, check_form, to_raw
 from tiket.model import Category, InboundMessage, InboundState, Ticket
 from tiket.model.db import Database
+from tiket.model.seed import describe
 
 if TYPE_CHECKING:
     from tiket.gateway.http import Services
@@ -112,7 +113,10 @@ async def show_form(
 def category_choices(db: Database, lang: str) -> list[CategoryChoice]:
     with db.session() as session:
         rows = session.scalars(select(Category).order_by(Category.position, Category.id)).all()
-        return [CategoryChoice(c.slug, c.name(lang), c.description) for c in rows]
+        return [
+            CategoryChoice(c.slug, c.name(lang), describe(c.slug, c.description, lang))
+            for c in rows
+        ]
 
 
 async def submit(services: Services, limiter: RateLimiter, request: Request) -> Response:

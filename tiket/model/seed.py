@@ -191,6 +191,38 @@ CATEGORIES = (
 
 FALLBACK_CATEGORY = "others"
 
+# The study's descriptions in Indonesian, for pages shown in Indonesian.
+DESCRIPTIONS_ID = {
+    "application": "Masalah teknis seperti error, aplikasi tidak merespons, crash, bug dan masalah "
+    "teknis lain yang berkaitan dengan aplikasi.",
+    "network": "Masalah konektivitas seperti tidak dapat terhubung ke jaringan Wi-Fi, gangguan "
+    "jaringan lokal (LAN), koneksi internet lambat atau terputus, dan konfigurasi perangkat "
+    "jaringan.",
+    "email": "Masalah akses email dinas, seperti lupa kata sandi, tidak dapat mengirim atau "
+    "menerima email, email masuk ke folder spam, atau konfigurasi email yang salah.",
+    "server": "Masalah server lokal, hosting situs web, layanan cloud, atau masalah "
+    "server/hosting/cloud lain seperti kapasitas penyimpanan penuh atau gagal mengakses "
+    "layanan cloud.",
+    "domain": "Masalah pengelolaan domain atau nama situs web resmi pemerintah daerah, seperti "
+    "domain kedaluwarsa, perubahan nama domain/DNS, atau domain tidak aktif.",
+    "cctv": "Masalah teknis perangkat CCTV, seperti kamera tidak merekam, hilangnya akses ke "
+    "rekaman, kualitas video rekaman, dan akses ke rekaman CCTV.",
+    "security": "Masalah ancaman siber seperti malware, phishing, kebocoran data, atau akses "
+    "tanpa izin ke sistem pemerintah daerah.",
+    "content": "Masalah pengelolaan dan publikasi konten/informasi di media resmi pemerintah, "
+    "seperti situs web, aplikasi, atau media sosial.",
+    "others": "Masalah lain di luar kategori di atas.",
+}
+
+
+def describe(slug: str, description: str, language: str) -> str:
+    """A category's description in `language`: the study's Indonesian text for a seeded one,
+    or what the admin wrote."""
+    seeded = next((c.description for c in CATEGORIES if c.slug == slug), None)
+    if language == "id" and description == seeded and slug in DESCRIPTIONS_ID:
+        return DESCRIPTIONS_ID[slug]
+    return description
+
 
 def seed(session: Session, *, team_mailbox: str) -> list[str]:
     """Create what is missing; never change what an admin edited. Returns what was created."""
