@@ -27,6 +27,8 @@ from tiket.model.db import Database
 from tiket.model.migrate import upgrade
 from tiket.model.seed import seed
 from tiket.people_cli import PEOPLE_GROUPS
+from tiket.privacy import audit
+from tiket.privacy.cli import COMMANDS as PRIVACY_COMMANDS
 from tiket.reports.cli import COMMANDS as REPORT_COMMANDS
 from tiket.rules import cli as rules_cli
 from tiket.ticket_cli import TICKET_VERBS
@@ -329,7 +331,9 @@ def tickets_list(
 def tickets_show(state: State, number: str, as_json: bool) -> None:
     """Show one ticket with its whole history."""
     with state.desk() as desk:
-        data = ticket_dict(desk.session, desk.ticket(number))
+        shown = desk.ticket(number)
+        data = ticket_dict(desk.session, shown)
+        audit.record(desk.session, audit.operator_name(state.settings), "tickets show", shown)
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
@@ -405,6 +409,12 @@ for _group in LEARN_GROUPS:
     main.add_command(_group)
 for _verb in LEARN_TICKET_VERBS:
     tickets.add_command(_verb)
+
+
+# -- personal data: the access audit (tiket/privacy/cli.py) -----------------------------------
+
+for _command in PRIVACY_COMMANDS:
+    main.add_command(_command)
 
 
 # -- IMAP mailboxes and the daemon's state ----------------------------------------------------

@@ -206,6 +206,23 @@ class WebSettings:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    """How long personal data is kept after a ticket closed (UU No. 27 of 2022)."""
+
+    raw_days: int = 90
+    attachment_days: int = 365
+    anonymise_years: int = 5
+    run_time: str = "02:30"  # the daily job, local to [calendar] timezone
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    """Who the access audit names: this operator, or the operating-system user when empty."""
+
+    operator: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     paths: PathsSettings = field(default_factory=PathsSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -224,6 +241,8 @@ class Settings:
     reports: ReportsSettings = field(default_factory=ReportsSettings)
     learn: LearnSettings = field(default_factory=LearnSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
     imap: tuple[ImapSettings, ...] = ()
 
     @property
@@ -377,6 +396,13 @@ def _check(settings: Settings) -> None:
         raise ConfigError("mail.language must be 'id' or 'en'")
     _check_twilio(settings.twilio)
     _check_web(settings.web)
+    _check_retention(settings.retention)
+
+
+def _check_retention(retention: RetentionSettings) -> None:
+    for key in ("raw_days", "attachment_days", "anonymise_years"):
+        if getattr(retention, key) < 1:
+            raise ConfigError(f"retention.{key} must be at least 1")
 
 
 def _check_web(web: WebSettings) -> None:
@@ -604,6 +630,19 @@ max_attachments = 3
 max_attachment_bytes = 5242880
 # The satisfaction survey link sent after resolution expires after this many days.
 survey_days = 14
+
+[retention]
+# Days after a ticket closed: raw inbound originals go (the parsed history stays), then
+# attachments; after anonymise_years the requester becomes a pseudonym.
+raw_days = 90
+attachment_days = 365
+anonymise_years = 5
+# The daily job runs at this time (local to [calendar] timezone); `tiket retention run` any time.
+run_time = "02:30"
+
+[privacy]
+# The name the access audit records for CLI commands; empty: the operating-system user.
+operator = ""
 
 # Mailboxes to watch with IMAP IDLE (any number of [[imap]] tables).
 # [[imap]]

@@ -4,6 +4,7 @@ from tiket.model.base import Base, utcnow
 from tiket.model.learn import ClassifiedTicket, LearnedModel, Solution, Suggestion
 from tiket.model.mailboxes import MailboxState
 from tiket.model.people import Category, Requester, Team, Technician, team_members
+from tiket.model.privacy import AccessAudit
 from tiket.model.queues import InboundMessage, InboundState, OutboxMessage, OutboxState
 from tiket.model.reports import (
     Holiday,
@@ -32,6 +33,7 @@ from tiket.model.web import Survey
 
 __all__ = [
     "OPEN_STATUSES",
+    "AccessAudit",
     "Attachment",
     "Base",
     "Category",

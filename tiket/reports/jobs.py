@@ -154,8 +154,21 @@ def job_specs(settings: Settings) -> dict[str, JobSpec]:
             iso_week,
             run_learn_train,
         ),
+        JobSpec(
+            "retention",
+            "remove raw originals and attachments, anonymise old tickets ([retention])",
+            _at(settings.retention.run_time),
+            local_day,
+            run_retention,
+        ),
     )
     return {spec.name: spec for spec in specs}
+
+
+def run_retention(ctx: JobContext) -> str:
+    from tiket.privacy.retention import run
+
+    return run(ctx.db, ctx.settings, ctx.now).summary()
 
 
 def run_learn_train(ctx: JobContext) -> str:

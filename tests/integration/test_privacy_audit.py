@@ -1,0 +1,100 @@
+"""The access audit on SQLite and PostgreSQL: `tickets show` is recorded, `audit list` filters."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import func, select
+
+from tests.support import make_mail
+from tiket.cli import main
+from tiket.config import Settings
+from tiket.errors import PermanentError
+from tiket.model import AccessAudit
+from tiket.model.db import Database
+from tiket.processing import claim_batch, process_one
+
+
+def _config(tmp_path: Path, settings: Settings, operator: str) -> Path:
+    config = tmp_path / f"tiket-{operator or 'os'}.toml"
+    config.write_text(
+        f'[paths]\nvar = "{settings.paths.var}"\n[database]\nurl = "{settings.database_url}"\n'
+        '[mail]\naddress = "helpdesk@tiket.test"\nsecret = "s"\n'
+        f'[privacy]\noperator = "{operator}"\n'
+    )
+    return config
+
+
+@pytest.fixture
+def cli(tmp_path: Path, settings: Settings) -> CliRunner:
+    return CliRunner(env={"TIKET_CONFIG": str(_config(tmp_path, settings, "Sari (helpdesk)"))})
+
+
+def run(cli: CliRunner, *args: str, input: bytes | None = None, code: int = 0) -> Result:
+    result = cli.invoke(main, list(args), input=input)
+    assert result.exit_code == code, (result.output, result.stderr, result.exception)
+    return result
+
+
+def _one_ticket(cli: CliRunner, settings: Settings) -> str:
+    run(cli, "init")
+    run(cli, "ingest", "-", input=make_mail())
+    db = Database(settings.database_url)
+    try:
+        for inbound_id in claim_batch(db, 10):
+            process_one(db, settings, b"s", inbound_id)
+    finally:
+        db.dispose()
+    listed = json.loads(run(cli, "tickets", "list", "--json").output)
+    return str(listed[0]["number"])
+
+
+def test_tickets_show_is_audited_and_listed(
+    cli: CliRunner, settings: Settings, tmp_path: Path
+) -> None:
+    number = _one_ticket(cli, settings)
+    assert json.loads(run(cli, "audit", "list", "--json").output) == []
+
+    run(cli, "tickets", "show", number)
+    run(cli, "tickets", "show", number, "--json")
+    os_user = CliRunner(env={"TIKET_CONFIG": str(_config(tmp_path, settings, ""))})
+    run(os_user, "tickets", "show", number.lower())
+    run(cli, "tickets", "show", "TKT-0000-0000", code=1)  # nothing shown, nothing recorded
+
+    rows = json.loads(run(cli, "audit", "list", "--ticket", number, "--json").output)
+    assert [r["action"] for r in rows] == ["tickets show"] * 3
+    assert [r["operator"] for r in rows[:2]] == ["Sari (helpdesk)"] * 2
+    assert rows[2]["operator"] not in ("", "Sari (helpdesk)")  # the OS user
+    assert all(r["ticket"] == number and r["requester_id"] for r in rows)
+
+    by_person = json.loads(
+        run(cli, "audit", "list", "--person", "Budi@Dinas.example", "--json").output
+    )
+    assert [r["id"] for r in by_person] == [r["id"] for r in rows]
+    assert json.loads(run(cli, "audit", "list", "--since", "2999-01-01", "--json").output) == []
+    assert len(json.loads(run(cli, "audit", "list", "--since", "2000-01-01", "--json").output)) == 3
+    text = run(cli, "audit", "list").output
+    assert text.count("tickets show") == 3 and "Sari (helpdesk)" in text
+
+    unknown = run(cli, "audit", "list", "--person", "nobody@nowhere.example", code=1)
+    assert "no requester nobody@nowhere.example" in unknown.stderr
+    bad_since = run(cli, "audit", "list", "--since", "yesterday", code=2)
+    assert "yesterday" in bad_since.output + bad_since.stderr
+    assert json.loads(run(cli, "audit", "list", "--ticket", "TKT-0000-0000", "--json").output) == []
+
+    db = Database(settings.database_url)
+    try:
+        with db.session() as session:
+            count = session.scalar(select(func.count()).select_from(AccessAudit))
+        assert count == 3
+        with pytest.raises(PermanentError, match="append-only"), db.session() as session:
+            row = session.scalars(select(AccessAudit)).first()
+            assert row is not None
+            row.operator = "someone else"
+        with pytest.raises(PermanentError, match="append-only"), db.session() as session:
+            session.delete(session.scalars(select(AccessAudit)).first())
+    finally:
+        db.dispose()
