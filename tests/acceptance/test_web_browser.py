@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -126,7 +126,7 @@ def test_report_follow_and_rate_in_the_browser(helpdesk: Helpdesk, browser: WebD
     field = browser.find_element(By.ID, "number")
     field.send_keys(number.lower())
     field.send_keys(Keys.ENTER)
-    wait_for(lambda: number in browser.find_element(By.TAG_NAME, "h1").text, what="status page")
+    wait_for(lambda: number in _heading(browser), what="status page")
     page = browser.find_element(By.TAG_NAME, "main").text
     assert "Email" in page and "Ketut" in page and "Wibawa" not in page
     assert "<b>Error 550</b>" in page  # shown as the text it is
@@ -170,7 +170,7 @@ def test_report_follow_and_rate_in_the_browser(helpdesk: Helpdesk, browser: WebD
     wait_for(lambda: _click(browser, "label[for=rating-4]"), what="rating 4 chosen")
     browser.find_element(By.ID, "comment").send_keys("Cepat ditangani, terima kasih!")
     browser.find_element(By.CSS_SELECTOR, "form.card button[type=submit]").click()
-    wait_for(lambda: "Terima kasih" in browser.find_element(By.TAG_NAME, "h1").text, what="thanks")
+    wait_for(lambda: "Terima kasih" in _heading(browser), what="thanks")
     shoot(browser, "09-survey-thanks")
     assert _rating(helpdesk, number) == 4
 
@@ -216,6 +216,14 @@ def _click(browser: WebDriver, selector: str) -> bool:
     except StaleElementReferenceException:
         return False
     return True
+
+
+def _heading(browser: WebDriver) -> str:
+    """The page's h1, or "" while the browser is still swapping pages under us."""
+    try:
+        return str(browser.find_element(By.TAG_NAME, "h1").text)
+    except (StaleElementReferenceException, NoSuchElementException):
+        return ""
 
 
 def _text(browser: WebDriver, element_id: str) -> str:
