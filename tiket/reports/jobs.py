@@ -19,7 +19,6 @@ from tiket.model.db import Database
 from tiket.reports import periods
 from tiket.reports.alerts import check_sla
 from tiket.reports.builder import Report
-from tiket.reports.charts import render_charts
 from tiket.reports.digest import digest_html, digest_subject, digest_text, team_digest
 from tiket.reports.holidays import load_calendar
 from tiket.reports.lifecycle import autoclose, remind_waiting, run_resolution_hooks
@@ -259,6 +258,8 @@ def run_annual_report(ctx: JobContext) -> str:
 
 
 def _mail_report(ctx: JobContext, report: Report) -> str:
+    from tiket.reports.charts import render_charts  # matplotlib: ~40 MB, only when drawing
+
     charts = render_charts(report)
     html = as_html(report, {name: f"cid:{image_cid(name)}" for name in charts})
     text = as_text(report)
