@@ -105,3 +105,30 @@ def test_seeded_category_descriptions_speak_indonesian() -> None:
     assert describe("network", network.description, "en") == network.description
     assert describe("network", network.description, "id").startswith("Masalah konektivitas")
     assert describe("network", "Tulisan admin sendiri", "id") == "Tulisan admin sendiri"
+
+
+def test_outgoing_mail_round_trips_non_ascii_names_subjects_and_bodies() -> None:
+    from email import message_from_bytes, policy
+
+    raw = compose_email(
+        sender="helpdesk@tiket.test",
+        sender_name="Dinas Komunikasi dan Informatika — Kota Dénpasar",
+        to="Ñoño Pérez <nono@dinas.example>",
+        subject="[TKT-AAAA-BBBB] Re: Lupa kata sandi 日本語 " + "panjang " * 30,
+        body="Tiket Anda “selesai” ✓\n" + "ä" * 300,
+        message_id="<c@tiket.test>",
+        references=[f"<r{i}@example.org>" for i in range(25)],
+    )
+    assert raw.isascii() and b"\n" not in raw.replace(b"\r\n", b"")
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 78
+    msg = message_from_bytes(raw, policy=policy.default)
+    assert (
+        str(msg["From"]) == "Dinas Komunikasi dan Informatika — Kota Dénpasar <helpdesk@tiket.test>"
+    )
+    assert str(msg["To"]) == "Ñoño Pérez <nono@dinas.example>"
+    assert (
+        str(msg["Subject"])
+        == ("[TKT-AAAA-BBBB] Re: Lupa kata sandi 日本語 " + "panjang " * 30).strip()
+    )
+    assert str(msg["References"]).split() == [f"<r{i}@example.org>" for i in range(5, 25)]
+    assert msg.get_content().replace("\r\n", "\n") == "Tiket Anda “selesai” ✓\n" + "ä" * 300 + "\n"
