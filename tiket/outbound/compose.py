@@ -58,7 +58,7 @@ def compose_email(
     auto_submitted: str | None = None,
     extra_headers: Sequence[tuple[str, str]] = (),
 ) -> bytes:
-    msg = Message(policy=_POLICY)
+    msg: Message[str, str | Header] = Message(policy=_POLICY)
     msg["From"] = formataddr((clean_header(sender_name), sender), charset="utf-8")
     msg["To"] = _addresses(to)
     msg["Subject"] = _text(clean_header(subject, 900), "Subject")
