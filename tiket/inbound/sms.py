@@ -6,9 +6,9 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from twilio.request_validator import RequestValidator
@@ -18,6 +18,9 @@ from tiket.errors import DatabaseUnavailable, PermanentError
 from tiket.inbound.store import Accepted, Arrival, InboundStore
 from tiket.model import InboundMedia, InboundMessage
 from tiket.model.db import Database
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +114,8 @@ async def fetch_media(settings: TwilioSettings, form: TextForm) -> list[Media]:
     """Fetch every media item, each at most max_media_bytes; a failure is recorded, not raised."""
     if not form.media:
         return []
+    import httpx  # with its CLI's Pygments: only when a text carries media
+
     auth = (settings.account_sid, settings.auth_token)
     timeout = httpx.Timeout(MEDIA_TIMEOUT_SECONDS)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=True, auth=auth) as client:
@@ -122,6 +127,8 @@ async def fetch_media(settings: TwilioSettings, form: TextForm) -> list[Media]:
 
 
 async def _fetch(client: httpx.AsyncClient, url: str, kind: str, limit: int) -> Media:
+    import httpx
+
     try:
         async with client.stream("GET", url) as response:
             if response.status_code != 200:

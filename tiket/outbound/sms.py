@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
-from twilio.rest import Client
 
 from tiket.config import Settings
 from tiket.errors import PermanentError, TemporaryError
 from tiket.model import OutboxMessage
 from tiket.outbound.templates import LANGUAGES, environment
+
+if TYPE_CHECKING:
+    from twilio.rest import Client
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +70,13 @@ class TwilioSender:
     """Sends outbox rows of channel sms/whatsapp with the real twilio client."""
 
     def __init__(self, settings: Settings) -> None:
+        # twilio.rest brings requests and urllib3 (~5 MB): only a daemon that sends texts needs it.
+        from twilio.http.http_client import TwilioHttpClient
+        from twilio.rest import Client
+
         twilio = settings.twilio
         self.settings = settings
-        self.client = Client(
+        self.client: Client = Client(
             twilio.account_sid,
             twilio.auth_token,
             http_client=TwilioHttpClient(timeout=settings.outbound.timeout_seconds),
