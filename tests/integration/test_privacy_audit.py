@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from tests.support import make_mail
 from tiket.cli import main
@@ -98,3 +99,23 @@ def test_tickets_show_is_audited_and_listed(
             session.delete(session.scalars(select(AccessAudit)).first())
     finally:
         db.dispose()
+
+
+def test_the_database_refuses_update_and_delete(db: Database) -> None:
+    """Below the ORM: plain SQL cannot rewrite or remove an audit row either."""
+    with db.session() as session:
+        session.add(AccessAudit(operator="Sari", action="tickets show", ticket_number="TKT-1"))
+    for statement in (
+        "UPDATE access_audit SET operator = 'someone else'",
+        "DELETE FROM access_audit",
+    ):
+        with (
+            pytest.raises(IntegrityError, match="append-only"),
+            db.engine.begin() as connection,
+        ):
+            connection.execute(text(statement))
+    with db.session() as session:
+        rows = session.execute(select(AccessAudit.operator, AccessAudit.action)).all()
+    assert [tuple(r) for r in rows] == [("Sari", "tickets show")]
+    with db.session() as session:  # appending still works
+        session.add(AccessAudit(operator="Sari", action="tickets show", ticket_number="TKT-1"))

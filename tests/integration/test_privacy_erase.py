@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.support import make_mail
 from tiket.cli import main
@@ -21,6 +21,7 @@ from tiket.gateway.workers import Deliverer
 from tiket.learn.index import SimilarityIndex
 from tiket.model import (
     Base,
+    Entry,
     Event,
     Requester,
     Solution,
@@ -33,6 +34,7 @@ from tiket.model import (
     utcnow,
 )
 from tiket.model.db import Database
+from tiket.model.learn import LearnedModel
 from tiket.outbound.email import FileSender
 from tiket.processing import claim_batch, process_one
 from tiket.reports import queries
@@ -211,3 +213,92 @@ def test_erase_leaves_no_trace_and_reports_add_up(cli: CliRunner, settings: Sett
             assert len(erasures) == 1
     finally:
         db.dispose()
+
+
+ANI_PHONE = "0813-9999-1111"
+
+
+def _ani_mentions_budi() -> bytes:
+    return make_mail(
+        sender="Ani <ani@dinas.example>",
+        subject="Printer lantai 2 juga rusak",
+        body=(
+            f"Rekan saya Budi  Santoso (0812 3456 7890, {ADDRESS.upper()}) juga mengalami.\n"
+            f"Hubungi saya di {ANI_PHONE}.\n"
+        ),
+        headers={"Cc": f"Budi Santoso <{ADDRESS}>"},
+    )
+
+
+def _seed_mentions(db: Database) -> None:
+    """A note, a knowledge-base row and a trained classifier that name Budi on Ani's ticket."""
+    from tiket.learn import classifier
+
+    with db.session() as session:
+        ani = session.scalars(select(Requester).where(Requester.email == "ani@dinas.example")).one()
+        ticket = session.scalars(select(Ticket).where(Ticket.requester_id == ani.id)).first()
+        assert ticket is not None
+        session.add(Event(ticket_id=ticket.id, kind="note", data={"text": f"called {ADDRESS}"}))
+        session.add(
+            Solution(
+                ticket_id=ticket.id,
+                problem="printer rusak lantai dua, lapor juga +62 812-3456-7890",
+                body="Ganti toner printer lantai dua",
+            )
+        )
+        examples = [
+            classifier.Example("printer rusak hubungi 081234567890 budi santoso", "network"),
+            classifier.Example("email tidak bisa login", "email"),
+        ]
+        classifier.store(session, classifier.train(examples), {"examples": 2})
+
+
+def test_erase_reaches_other_peoples_tickets(cli: CliRunner, settings: Settings) -> None:
+    run(cli, "init")
+    run(cli, "ingest", "-", input=_mail_with_attachment())
+    run(cli, "ingest", "-", input=_ani_mentions_budi())
+    db = Database(settings.database_url)
+    try:
+        _process_and_deliver(db, settings)
+        _seed_the_rest(db)
+        _seed_mentions(db)
+        with db.session() as session:
+            session.execute(update(Ticket).values(status=Status.CLOSED))  # solutions count
+        traces = _stored_traces(db)
+        for where in ("entries.body", "inbound_messages.raw", "learned_models.payload"):
+            assert any(t.startswith(where) for t in traces), (where, traces)
+        before = _reports(db)
+        index = SimilarityIndex()
+        assert _index_finds_phone(db, index)
+
+        said = run(cli, "people", "erase", PHONE, "--yes")
+        assert "mentioned in entries" in said.output
+        assert "classifier removed, not retrained" in said.output
+        assert "compacted:" in said.output
+
+        assert _stored_traces(db) == []
+        assert _file_traces(settings.var_dir) == []
+        assert _reports(db) == before
+        assert not _index_finds_phone(db, index)  # the daemon's index re-read the rows
+        with db.session() as session:
+            ani = session.scalars(
+                select(Requester).where(Requester.email == "ani@dinas.example")
+            ).one()
+            body = session.scalars(
+                select(Entry.body).join(Ticket).where(Ticket.requester_id == ani.id)
+            ).first()
+            assert body is not None
+            assert "Rekan saya [erased] ([erased], [erased]) juga" in body
+            assert ANI_PHONE in body  # nobody else's number goes
+            assert session.scalars(select(LearnedModel)).all() == []
+        assert "nothing found" in run(cli, "people", "erase", ADDRESS, "--yes").output
+        assert "nothing found" in run(cli, "people", "erase", PHONE, "--yes").output
+    finally:
+        db.dispose()
+
+
+def _index_finds_phone(db: Database, index: SimilarityIndex) -> bool:
+    """Whether the similarity index, as a daemon holds it, still matches Budi's number."""
+    with db.session() as session:
+        index.refresh(session)
+    return bool(index.search("812-3456-7890", 5))

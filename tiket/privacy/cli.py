@@ -12,7 +12,8 @@ from tiket import clikit
 from tiket.errors import NotFound
 from tiket.model import Event, utcnow
 from tiket.privacy import audit, export, retention
-from tiket.privacy.erase import compact, erase
+from tiket.privacy.compact import WAIT_SECONDS, Compaction, compact
+from tiket.privacy.erase import erase, relearn
 
 
 @click.group("audit")
@@ -61,27 +62,63 @@ def people() -> None:
     """One person's data: export it, or erase it (UU No. 27 of 2022)."""
 
 
+_WAIT = click.option(
+    "--wait",
+    type=click.FloatRange(0),
+    default=WAIT_SECONDS,
+    show_default=True,
+    help="Seconds to wait for other connections before compacting the SQLite file.",
+)
+
+
 @people.command("erase")
 @click.argument("person", metavar="EMAIL|PHONE")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
-def people_erase(person: str, yes: bool) -> None:
+@_WAIT
+def people_erase(person: str, yes: bool, wait: float) -> None:
     """Erase everything stored about one person; tickets stay, counted, under a pseudonym."""
     if not yes:
         click.confirm(f"Erase every trace of {person}? This cannot be undone", abort=True)
-    settings = clikit.state().settings
-    operator = audit.operator_name(settings)
-    with clikit.state().db.session() as session:
-        done = erase(session, person, settings.outbox_dir)
+    state = clikit.state()
+    operator = audit.operator_name(state.settings)
+    with state.db.session() as session:
+        done = erase(session, person, state.settings.outbox_dir)
         if done.total:
             # When and by whom, and how much went: never who it was.
             session.add(Event(kind="person_erased", actor=operator, data={"changed": done.counts}))
     if not done.total:
         click.echo("nothing found to erase")
         return
-    if not compact(clikit.state().db):
-        click.echo("warning: the database file could not be compacted now; run it again later")
     counts = ", ".join(f"{kind} {n}" for kind, n in sorted(done.counts.items()))
     click.echo(f"erased: {counts}")
+    learned = relearn(state.db, state.settings)
+    if learned:
+        click.echo(learned)
+    if done.configuration:
+        named = ", ".join(f"{table} {n}" for table, n in sorted(done.configuration.items()))
+        click.echo(f"warning: the set-up still names them (edit it by hand): {named}", err=True)
+    _report_compaction(compact(state.db, wait))
+
+
+def _report_compaction(result: Compaction) -> None:
+    if result.done:
+        click.echo(f"compacted: {result.detail}")
+        return
+    click.echo(
+        f"warning: the data is erased, but the database could not be compacted ({result.detail}); "
+        "old copies may stay in free pages until `tiket people compact` succeeds",
+        err=True,
+    )
+
+
+@people.command("compact")
+@_WAIT
+def people_compact(wait: float) -> None:
+    """Rewrite the database so erased data leaves its files (SQLite VACUUM, PostgreSQL VACUUM)."""
+    result = compact(clikit.state().db, wait)
+    _report_compaction(result)
+    if not result.done:
+        raise SystemExit(1)
 
 
 @people.command("export")

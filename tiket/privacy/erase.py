@@ -2,9 +2,11 @@
 
 The requester row stays as a pseudonym (`erased-<id>`) so that tickets, metrics and report
 counts keep their shape; what they wrote, their addresses, phone numbers, raw messages,
-attachments, media, outbox payloads and files, watchers, suppressions and opt-outs go. The
-knowledge base rows of their tickets are rewritten with a newer `updated_at`, so every
-daemon's similarity index re-reads them (learn/index.py) and never suggests erased text.
+attachments, media, outbox payloads and files, watchers, suppressions and opt-outs go. Where
+other people's tickets quote, copy or name them, their address, phone number (in any
+spelling) and full name go too (privacy/sweep.py). Knowledge-base rows that change get a newer
+`updated_at`, so every daemon's similarity index re-reads them (learn/index.py); a stored
+classifier, trained on the old text, is retrained or dropped (`relearn`).
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import CursorResult, Delete, String, cast, delete, func, or_, select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from tiket.config import Settings
+from tiket.errors import Conflict
 from tiket.model import (
     Attachment,
     Entry,
@@ -36,8 +39,11 @@ from tiket.model import (
     Watcher,
     utcnow,
 )
-from tiket.model.db import Database, is_sqlite
+from tiket.model.db import Database
+from tiket.model.learn import LearnedModel
+from tiket.privacy.compact import remove_outbox_files
 from tiket.privacy.redact import Redactor, phone_forms
+from tiket.privacy.sweep import sweep
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +54,7 @@ class Erasure:
 
     counts: dict[str, int] = field(default_factory=dict)
     outbox_ids: list[int] = field(default_factory=list)  # every outbox row that was theirs
+    configuration: dict[str, int] = field(default_factory=dict)  # set-up rows naming them
 
     def add(self, kind: str, n: int = 1) -> None:
         if n:
@@ -89,8 +96,10 @@ def erase(session: Session, person: str, outbox_dir: Path | None = None) -> Eras
     done = Erasure()
     requester, words = identifiers(session, person)
     names = {requester.name} if requester is not None and requester.name else set()
+    # Elsewhere only a full name is theirs with some certainty: "Budi" alone is many people.
+    full_names = {n for n in names if len(n.split()) >= 2 and "@" not in n}
     redactor = Redactor(words | names)
-    literal = Redactor(words)
+    literal = Redactor(words, everyone=False)
     ticket_ids: list[int] = []
     if requester is not None:
         ticket_ids = list(
@@ -100,8 +109,14 @@ def erase(session: Session, person: str, outbox_dir: Path | None = None) -> Eras
         _erase_requester(requester, done)
     _erase_elsewhere(session, ticket_ids, words, (redactor, literal), done)
     session.flush()
+    swept = sweep(session, words | full_names, set(ticket_ids))
+    for table, n in swept.changed.items():
+        done.add(f"mentioned in {table}", n)
+    done.outbox_ids += swept.outbox_ids
+    done.configuration = swept.configuration
+    session.expire_all()  # the sweep wrote with Core, past the objects loaded above
     if outbox_dir is not None:
-        done.add("outbox_file", remove_outbox_files(outbox_dir, done.outbox_ids))
+        done.add("outbox_file", remove_outbox_files(outbox_dir, sorted(set(done.outbox_ids))))
     log.info("action=erase changed=%d", done.total)
     return done
 
@@ -170,6 +185,7 @@ def _erase_elsewhere(
     """Rows that name the person outside their own tickets, and the queues of their tickets.
 
     Mail of their tickets loses names too (`full`); elsewhere only their identifiers go.
+    Mentions anywhere else (a Cc list, a quote, a note) are the sweep's (privacy/sweep.py).
     """
     full, literal = redactors
     lowered = sorted(words)
@@ -177,7 +193,6 @@ def _erase_elsewhere(
         or_(
             InboundMessage.ticket_id.in_(ticket_ids),
             func.lower(InboundMessage.envelope_from).in_(lowered),
-            *(cast(InboundMessage.meta, String).contains(w) for w in lowered),
         )
     )
     for row in session.scalars(inbound):
@@ -222,32 +237,20 @@ def _erase_elsewhere(
         _changed(event, "data", literal.json(event.data), done, "event")
 
 
-def compact(db: Database) -> bool:
-    """Rewrite an SQLite file so that erased rows do not linger in free pages or the WAL.
+def relearn(db: Database, settings: Settings) -> str:
+    """Classifiers trained before an erasure hold its words in their vocabulary: train a new
+    one on the erased history and drop the old ones (all of them when training cannot run).
+    Returns what happened, or "" when no classifier was stored."""
+    with db.session() as session:
+        old = list(session.scalars(select(LearnedModel.id)))
+    if not old:
+        return ""
+    from tiket.learn.training import retrain
 
-    PostgreSQL reuses the space of dead rows after its own VACUUM; its files are not ours.
-    Returns False when another process held the database and the rewrite must be retried.
-    """
-    if not is_sqlite(db.engine):
-        return True
-    raw = db.engine.raw_connection()
     try:
-        cursor = raw.cursor()
-        cursor.execute("VACUUM")
-        busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        return bool(busy is None or busy[0] == 0)
-    except OperationalError as exc:
-        log.warning("action=compact_failed error=%s", exc)
-        return False
-    finally:
-        raw.close()
-
-
-def remove_outbox_files(outbox_dir: Path, outbox_ids: list[int]) -> int:
-    """Delete the .eml records of the erased outbox rows (FileSender writes `<id>-<kind>.eml`)."""
-    removed = 0
-    for outbox_id in outbox_ids:
-        for path in outbox_dir.glob(f"{outbox_id:08d}-*.eml"):
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
+        said = f"classifier retrained without them ({retrain(db, settings).summary()})"
+    except Conflict as exc:
+        said = f"classifier removed, not retrained: {exc}"
+    with db.session() as session:
+        session.execute(delete(LearnedModel).where(LearnedModel.id.in_(old)))
+    return said

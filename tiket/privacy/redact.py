@@ -9,6 +9,9 @@ from typing import Any
 from tiket.gateway.masking import _EMAIL, _PHONE
 
 ERASED = "[erased]"
+# How people write the parts of a phone number apart: "0812-3456 7890", "(0812) 3456.7890".
+PHONE_SEPARATORS = " -.()"
+_SEP = r"[ .()-]*"
 
 
 def phone_forms(phone: str) -> set[str]:
@@ -22,20 +25,46 @@ def phone_forms(phone: str) -> set[str]:
     return {form for form in forms if len(form) >= 6}
 
 
-class Redactor:
-    """Removes every address and phone number, and the person's own words (name, identifiers)."""
+def national_digits(phone: str) -> str:
+    """The digits after the country prefix or trunk 0: what every way of writing it shares."""
+    digits = re.sub(r"\D", "", phone)
+    if digits.startswith("62"):
+        return digits[2:]
+    return digits[1:] if digits.startswith("0") else digits
 
-    def __init__(self, words: Iterable[str]) -> None:
-        literal = sorted({w for w in words if w and len(w) >= 3}, key=len, reverse=True)
-        self._words = (
-            re.compile("|".join(re.escape(w) for w in literal), re.IGNORECASE) if literal else None
-        )
+
+def is_phone(word: str) -> bool:
+    return bool(re.fullmatch(r"\+?[\d .()-]+", word)) and len(re.sub(r"\D", "", word)) >= 6
+
+
+def _pattern(word: str) -> str:
+    if is_phone(word):
+        rest = _SEP.join(re.escape(d) for d in national_digits(word))
+        return rf"(?<!\d)(?:(?:\+\s?)?62{_SEP}|0{_SEP})?{rest}(?!\d)"
+    return r"\s+".join(re.escape(part) for part in word.split())
+
+
+class Redactor:
+    """Removes the person's own words (name, address, phone number in any spelling) and, with
+    `everyone`, every other address and phone number too (their own tickets, old tickets)."""
+
+    def __init__(self, words: Iterable[str], everyone: bool = True) -> None:
+        literal = sorted({w.strip() for w in words if w and len(w.strip()) >= 3}, key=len)
+        patterns = [_pattern(w) for w in reversed(literal)]  # longest first
+        self._words = re.compile("|".join(patterns), re.IGNORECASE) if patterns else None
+        self._everyone = everyone
+
+    def mentions(self, text: str) -> bool:
+        """Whether the person's own words appear in `text`."""
+        return self._words is not None and self._words.search(text) is not None
 
     def text(self, text: str) -> str:
         if not text:
             return text
         if self._words is not None:
             text = self._words.sub(ERASED, text)
+        if not self._everyone:
+            return text
         return _PHONE.sub(ERASED, _EMAIL.sub(ERASED, text))
 
     def json(self, value: Any) -> Any:

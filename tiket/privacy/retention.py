@@ -37,7 +37,7 @@ from tiket.model import (
     utcnow,
 )
 from tiket.model.db import Database
-from tiket.privacy.erase import compact, remove_outbox_files
+from tiket.privacy.compact import compact, remove_outbox_files
 from tiket.privacy.redact import Redactor
 
 log = logging.getLogger(__name__)
