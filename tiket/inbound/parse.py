@@ -263,8 +263,11 @@ def _addresses(value: str | None, defects: list[str]) -> tuple[Address, ...]:
             spec = address.addr_spec
         except _HEADER_ERRORS:
             spec = ""
-        spec = spec if "@" in spec else ""
-        result.append(Address(name=name, email=_unescape(spec, None, defects).lower()))
+        # RFC 5321 caps a path at 256 octets, so no real address is longer than 254; a display
+        # name is kept to 200 characters (the columns that store names hold that much).
+        spec = spec if "@" in spec and len(spec) <= 254 else ""
+        email = _unescape(spec, None, defects).lower()
+        result.append(Address(name=name[:200], email=email))
     return tuple(result)
 
 
