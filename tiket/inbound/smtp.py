@@ -1,9 +1,23 @@
-"""The SMTP and LMTP listeners: a message is answered 250 only once it is committed."""
+"""The SMTP and LMTP listeners: a message is answered 250 only once it is committed.
+
+Hostile input, and what the listener does with it (tests/integration/test_hostile_mail.py):
+
+* SMTP smuggling: DATA ends only at CRLF "." CRLF (aiosmtpd >= 1.4.5, CVE-2024-27305). Bare LF
+  or CR, and "." lines ending in them (``\n.\n``, ``\r.\r``, ``\n.\r\n``, ``\r\n.\n``), are
+  data: kept byte for byte in the one stored message, never a second transaction. We neither
+  refuse bare newlines (Postfix's ``smtpd_forbid_bare_newline``; that would bounce mail from
+  broken but honest clients) nor rewrite them (the stored original stays what was sent): nothing
+  can be smuggled through here either way, and we never relay the raw bytes onward.
+* A line longer than LINE_LIMIT: the whole message is refused with a 500 after its DATA, and
+  the session goes on. A client that ends every line with a bare LF sends one "line" per
+  message, so such a message is limited to LINE_LIMIT bytes.
+* A reverse-path or recipient longer than RFC 5321's 256-octet path is refused at MAIL/RCPT.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, AnyStr
 
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -16,6 +30,8 @@ log = logging.getLogger(__name__)
 # RFC 5321 allows 1000 octets a line; real mail (and our fuzzers) send longer ones, and refusing
 # the whole message for it would lose it. Accept, then parse what we can.
 LINE_LIMIT = 1 << 20
+# RFC 5321 4.5.3.1.3: a path is at most 256 octets with its angle brackets.
+MAX_ADDRESS = 254
 
 
 class Handler:
@@ -30,9 +46,20 @@ class Handler:
         domain = address.strip("<>").rpartition("@")[2].lower()
         return domain in self.domains
 
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if len(address) > MAX_ADDRESS:
+            return "501 5.1.7 Sender address too long: at most 254 characters (RFC 5321)"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 2.1.0 OK"
+
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
+        if len(address) > MAX_ADDRESS:
+            return "501 5.1.3 Recipient address too long: at most 254 characters (RFC 5321)"
         if not self.accepts(address):
             log.info("action=rcpt_refused peer=%s rcpt=%s", session.peer, address)
             return "550 5.7.1 Relaying denied: we accept mail only for our own domains"
@@ -71,12 +98,29 @@ class Handler:
         return "\r\n".join(reply for _ in envelope.rcpt_tos)
 
 
-class TiketSMTP(SMTP):
-    line_length_limit = LINE_LIMIT
+# aiosmtpd's own reply names neither the limit nor an enhanced status code.
+_LINE_TOO_LONG = (
+    f"500 5.5.2 Line too long: a line of this message is over {LINE_LIMIT} bytes,"
+    " the message was not accepted"
+)
 
 
-class TiketLMTP(LMTP):
+class _Listener(SMTP):
     line_length_limit = LINE_LIMIT
+
+    async def push(self, status: AnyStr) -> None:
+        if isinstance(status, str) and status.startswith("500 Line too long"):
+            await super().push(_LINE_TOO_LONG)
+        else:
+            await super().push(status)
+
+
+class TiketSMTP(_Listener):
+    pass
+
+
+class TiketLMTP(_Listener, LMTP):
+    pass
 
 
 def server_factory(handler: Handler, *, hostname: str, max_bytes: int) -> Any:
