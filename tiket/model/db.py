@@ -77,6 +77,10 @@ class Database:
             with self._turn, self._factory() as session, session.begin():
                 yield session
         except OperationalError as exc:
+            if _is_disk_full(exc):
+                raise DatabaseUnavailable(
+                    f"the disk holding the database is full, free some space: {exc.orig}"
+                ) from exc
             if _is_unavailable(exc):
                 raise DatabaseUnavailable(f"database unavailable: {exc.orig}") from exc
             raise
@@ -91,6 +95,13 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _is_disk_full(exc: OperationalError) -> bool:
+    # SQLite: "database or disk is full"; PostgreSQL: "could not extend file ...: No space left
+    # on device" (SQLSTATE 53100), a server error that says nothing about connections.
+    text = str(exc.orig).lower()
+    return "disk is full" in text or "no space left" in text
 
 
 def _is_unavailable(exc: OperationalError) -> bool:
