@@ -13,6 +13,7 @@ from tiket.errors import PermanentError, TemporaryError
 from tiket.model.db import Database
 from tiket.outbound import outbox
 from tiket.outbound.email import EmailSender
+from tiket.outbound.journal import Journal
 from tiket.processing import claim_batch, postpone, process_one
 
 log = logging.getLogger(__name__)
@@ -100,9 +101,16 @@ class Deliverer(Loop):
         self.db = db
         self.settings = settings
         self.sender = sender
+        self.journal = Journal(settings.var_dir / "deliverer.journal")
 
     def work(self) -> bool:
+        pending = self.journal.pending()
+        if pending:  # a round that died (a crash, the database gone): finish it first
+            marked, released = outbox.settle(self.db, pending.sent, pending.claimed)
+            log.warning("action=outbox_settled marked_sent=%d put_back=%d", marked, released)
+            self.journal.clear()
         rows = outbox.claim(self.db, ["email"])
+        self.journal.claimed(rows)
         cfg = self.settings.outbound
         try:
             for row in rows:
@@ -119,8 +127,10 @@ class Deliverer(Loop):
                         max_attempts=cfg.max_attempts,
                     )
                     continue
+                self.journal.sent(row.id)  # durable before the database's turn comes
                 outbox.mark_sent(self.db, row.id, provider_id)
                 log.info("action=sent outbox=%d kind=%s to=%s", row.id, row.kind, row.recipient)
+            self.journal.clear()
         finally:
             self.sender.close()
         return bool(rows)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 
 from sqlalchemy import or_, select, update
@@ -91,6 +91,38 @@ def mark_sent(db: Database, row_id: int, provider_id: str | None = None) -> None
                 state=OutboxState.SENT, sent_at=utcnow(), provider_id=provider_id, last_error=None
             )
         )
+
+
+def settle(db: Database, sent: Iterable[int], claimed: Mapping[int, int]) -> tuple[int, int]:
+    """Finish what a dead round left: mark `sent` rows sent, put back rows it still holds.
+
+    A claimed row is put back only while it is still in the claim that round made (same
+    attempts, still sending): a row that another worker has taken since is left to it.
+    """
+    done = set(sent)
+    marked = released = 0
+    with db.session() as session:
+        if done:
+            result = session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(done), OutboxMessage.state != OutboxState.SENT)
+                .values(state=OutboxState.SENT, sent_at=utcnow(), last_error=None)
+            )
+            marked = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        for row_id, attempts in claimed.items():
+            if row_id in done:
+                continue
+            result = session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == row_id,
+                    OutboxMessage.state == OutboxState.SENDING,
+                    OutboxMessage.attempts == attempts,
+                )
+                .values(state=OutboxState.QUEUED, next_attempt_at=utcnow())
+            )
+            released += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return marked, released
 
 
 def mark_failed(

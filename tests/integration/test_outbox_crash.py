@@ -1,0 +1,121 @@
+"""A deliverer killed mid-round: what the smarthost accepted is not sent again, the rest goes now.
+
+The state a SIGKILL leaves is reproduced exactly (rows claimed and committed, one mail accepted
+by the smarthost, its journal line written, its database mark never made), then a new
+deliverer, as in the restarted daemon, runs one round against a real SMTP sink.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from email import message_from_bytes
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+
+from tests.conftest import free_port
+from tests.support import Sink, SinkServer, make_mail
+from tiket.config import Settings
+from tiket.gateway.workers import Deliverer
+from tiket.model import OutboxMessage, OutboxState
+from tiket.model.db import Database
+from tiket.outbound import outbox
+from tiket.outbound.email import SmtpSender
+from tiket.outbound.journal import Journal
+
+
+@pytest.fixture
+def smarthost() -> Iterator[tuple[Sink, int]]:
+    port = free_port()
+    with SinkServer(port) as sink:
+        yield sink, port
+
+
+def _sender(port: int) -> SmtpSender:
+    return SmtpSender("127.0.0.1", port, envelope_from="helpdesk@tiket.test", timeout=10)
+
+
+def _queue(db: Database, count: int) -> list[int]:
+    with db.session() as session:
+        rows = [
+            outbox.enqueue(
+                session,
+                ticket_id=None,
+                kind="ack",
+                channel="email",
+                recipient=f"user{n}@dinas.example",
+                subject="Tiket diterima",
+                body="Terima kasih.",
+                message_id=f"<crash-{n}@tiket.test>",
+                payload=make_mail(message_id=f"<crash-{n}@tiket.test>", subject="Tiket diterima"),
+            )
+            for n in range(count)
+        ]
+        session.flush()
+        return [row.id for row in rows]
+
+
+def _journal(settings: Settings) -> Journal:
+    return Journal(settings.var_dir / "deliverer.journal")
+
+
+def _states(db: Database) -> list[str]:
+    with db.session() as session:
+        return list(session.scalars(select(OutboxMessage.state).order_by(OutboxMessage.id)))
+
+
+def _received(sink: Sink) -> list[str]:
+    """The Message-IDs the smarthost accepted, one per delivery."""
+    with sink.lock:
+        raws = [raw for _, _, raw in sink.messages]
+    return sorted(message_from_bytes(raw)["Message-ID"] for raw in raws)
+
+
+def test_restart_neither_resends_the_accepted_one_nor_waits_for_the_lease(
+    db: Database, settings: Settings, smarthost: tuple[Sink, int]
+) -> None:
+    sink, port = smarthost
+    _queue(db, 3)
+    # The dead daemon's round: three rows claimed, the first accepted by the smarthost.
+    rows = outbox.claim(db, ["email"])
+    dead = _journal(settings)
+    dead.claimed(rows)
+    sender = _sender(port)
+    sender.send(rows[0])
+    sender.close()
+    dead.sent(rows[0].id)
+    dead.close()
+    assert _states(db) == ["sending"] * 3
+
+    Deliverer(db, settings, _sender(port)).work()
+
+    assert _states(db) == ["sent"] * 3
+    assert _received(sink) == [f"<crash-{n}@tiket.test>" for n in range(3)]
+    assert (settings.var_dir / "deliverer.journal").stat().st_size == 0
+
+
+def test_a_row_another_worker_took_since_is_left_to_it(
+    db: Database, settings: Settings, smarthost: tuple[Sink, int]
+) -> None:
+    sink, port = smarthost
+    (row_id,) = _queue(db, 1)
+    dead = _journal(settings)
+    dead.claimed(outbox.claim(db, ["email"]))
+    dead.close()
+    # Past the lease, another daemon claimed it again and is sending it now.
+    with db.session() as session:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(attempts=2))
+
+    Deliverer(db, settings, _sender(port)).work()
+
+    assert _states(db) == [OutboxState.SENDING]
+    assert sink.messages == []
+
+
+def test_a_torn_last_line_is_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "deliverer.journal"
+    path.write_text("c 5 1\nc 6 2\ns 5\nc 7")
+    pending = Journal(path).pending()
+    assert pending.sent == {5}
+    assert pending.claimed == {5: 1, 6: 2}

@@ -1,0 +1,93 @@
+"""The deliverer's journal: the outbox rows it claimed, and those the smarthost accepted.
+
+The database cannot be written at the instant the smarthost answers 250: the commit waits for
+the SQLite writer (busy processing), or for a PostgreSQL that has just gone away, and a crash
+in that gap sends the answer again once the lease runs out. One fsync'd line in a local file
+narrows the gap to that fsync. The claims let a restarted daemon put back at once the rows it
+had taken but not sent, instead of leaving them to the lease.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tiket.model import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """What an earlier round left unfinished: rows sent, and rows claimed (id → attempts)."""
+
+    sent: frozenset[int] = frozenset()
+    claimed: dict[int, int] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.sent or self.claimed)
+
+
+class Journal:
+    """An append-only file of `c <id> <attempts>` and `s <id>` lines, emptied after each round."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._dirty = True  # what a previous process left is unknown until read
+
+    def claimed(self, rows: Sequence[OutboxMessage]) -> None:
+        if rows:
+            self._write("".join(f"c {row.id} {row.attempts}\n" for row in rows))
+
+    def sent(self, row_id: int) -> None:
+        self._write(f"s {row_id}\n")
+
+    def pending(self) -> Pending:
+        if not self._dirty:
+            return Pending()
+        try:
+            text = self.path.read_text(encoding="ascii", errors="replace")
+        except FileNotFoundError:
+            return Pending()
+        sent: set[int] = set()
+        claimed: dict[int, int] = {}
+        for line in text.splitlines():  # a torn last line does not parse and is skipped
+            parts = line.split()
+            if len(parts) == 2 and parts[0] == "s" and parts[1].isdigit():
+                sent.add(int(parts[1]))
+            elif len(parts) == 3 and parts[0] == "c" and parts[1].isdigit() and parts[2].isdigit():
+                claimed[int(parts[1])] = int(parts[2])
+        return Pending(frozenset(sent), claimed)
+
+    def clear(self) -> None:
+        try:
+            os.ftruncate(self._open(), 0)
+            self._dirty = False
+        except OSError as exc:
+            log.warning("action=journal_failed path=%s error=%s", self.path, exc)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def _open(self) -> int:
+        if self._fd is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        return self._fd
+
+    def _write(self, text: str) -> None:
+        # A journal that cannot be written (disk full) costs only the narrowing: the database
+        # mark that follows still decides, so delivery goes on.
+        self._dirty = True
+        try:
+            fd = self._open()
+            os.write(fd, text.encode("ascii"))
+            os.fdatasync(fd)
+        except OSError as exc:
+            log.warning("action=journal_failed path=%s error=%s", self.path, exc)
