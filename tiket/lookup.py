@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from tiket.config import LearnSettings, Settings
+from tiket.errors import TemporaryError
+from tiket.inbound.store import mail_key_prefix
 from tiket.learn import suggestions
 from tiket.model import (
     OPEN_STATUSES,
     Category,
+    InboundMessage,
+    InboundState,
     MessageRef,
     Requester,
     Team,
@@ -43,6 +47,14 @@ class DbLookup:
         wanted = [m for m in message_ids if m][:50]
         if not wanted:
             return None
+        found = self._by_message_ids(wanted)
+        if found is None and self._answers_a_queued_mail(wanted):
+            raise TemporaryError("the mail this one answers is not processed yet")
+        if found is None:  # done by another worker since the first look: its ids came with it
+            found = self._by_message_ids(wanted)
+        return found
+
+    def _by_message_ids(self, wanted: list[str]) -> tuple[TicketRef, str] | None:
         rows = self.session.execute(
             select(MessageRef.message_id, MessageRef.ticket_id, MessageRef.recipient).where(
                 MessageRef.message_id.in_(wanted)
@@ -57,6 +69,25 @@ class DbLookup:
                 if ticket is not None:
                     return _ref(ticket), row.recipient
         return None
+
+    def _answers_a_queued_mail(self, message_ids: list[str]) -> bool:
+        """Is a mail these Message-IDs name still queued, here or in another worker's hands?
+
+        Its ticket and Message-ID are committed together when it is done; threading the answer
+        before then would open a second ticket for one conversation.
+        """
+        mine = [
+            obj.id for obj in self.session.identity_map.values() if isinstance(obj, InboundMessage)
+        ]
+        prefixes = [mail_key_prefix(message_id) for message_id in message_ids]
+        pending = self.session.scalar(
+            select(InboundMessage.id)
+            .where(InboundMessage.state == InboundState.QUEUED)
+            .where(or_(*(InboundMessage.idempotency_key.startswith(p) for p in prefixes)))
+            .where(InboundMessage.id.not_in(mine))
+            .limit(1)
+        )
+        return pending is not None
 
     def technician_id(self, address: str) -> int | None:
         address = address.lower()

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
+# The first half of the two-number advisory lock keys taken on idempotency keys (PostgreSQL).
+KEY_LOCK_SPACE = 0x7469  # "ti"
 
 
 @dataclass(frozen=True)
@@ -57,8 +59,18 @@ def mail_key(raw: bytes) -> str:
     match = _MESSAGE_ID.search(head)
     message_id = b" ".join(match.group(1).split()) if match else b""
     digest = hashlib.sha256(body if message_id else raw).hexdigest()
-    mid = hashlib.sha256(message_id).hexdigest()[:24] if message_id else "none"
-    return f"mail:{mid}:{digest}"
+    if not message_id:
+        return f"mail:none:{digest}"
+    return _key_prefix(message_id) + digest
+
+
+def mail_key_prefix(message_id: str) -> str:
+    """The start of the idempotency key of every mail with this Message-ID (see `mail_key`)."""
+    return _key_prefix(message_id.encode())
+
+
+def _key_prefix(message_id: bytes) -> str:
+    return f"mail:{hashlib.sha256(message_id).hexdigest()[:24]}:"
 
 
 class InboundStore:
@@ -72,9 +84,26 @@ class InboundStore:
         """Store every arrival in one transaction (one fsync for all of them)."""
         try:
             with self.db.session() as session:
+                if not self.db.is_sqlite and len(arrivals) > 1:
+                    self._lock_keys(session, arrivals)
                 return [self.insert(session, arrival) for arrival in arrivals]
         except DBAPIError as exc:
             raise DatabaseUnavailable(f"cannot store inbound message: {exc.orig}") from exc
+
+    def _lock_keys(self, session: Session, arrivals: Sequence[Arrival]) -> None:
+        """Lock the batch's keys in one order before inserting in arrival order (ids keep it).
+
+        Two daemons storing the same mails in different orders would otherwise each wait for a
+        key the other inserted and has not committed: a deadlock that refuses both batches.
+        """
+        session.execute(
+            text(
+                "SELECT count(pg_advisory_xact_lock(:space, h)) FROM"
+                " (SELECT DISTINCT hashtext(k) AS h FROM unnest(CAST(:keys AS text[])) AS k"
+                " ORDER BY h) AS sorted"
+            ),
+            {"space": KEY_LOCK_SPACE, "keys": [arrival.idempotency_key for arrival in arrivals]},
+        )
 
     def insert(self, session: Session, arrival: Arrival) -> Accepted:
         """Insert one arrival in the caller's transaction, or find the row that has its key."""
