@@ -233,6 +233,13 @@ def inbound_list(
         if wanted:
             query = query.where(InboundMessage.state == wanted)
         rows = [_inbound_dict(session, row) for row in session.scalars(query)]
+        operator = audit.operator_name(state.settings)
+        audit.record_numbers(
+            session, operator, "inbound list", [r["ticket"] for r in rows if r["ticket"]]
+        )
+        audit.record_senders(
+            session, operator, "inbound list", [r["envelope_from"] for r in rows if not r["ticket"]]
+        )
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -311,6 +318,8 @@ def tickets_list(
     with state.desk() as desk:
         team_id = desk.team(team).id if team else None
         rows = ticket_rows(desk.session, statuses=statuses, team_id=team_id, limit=limit)
+        operator = audit.operator_name(state.settings)
+        audit.record_numbers(desk.session, operator, "tickets list", [r["number"] for r in rows])
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -385,6 +394,7 @@ def tickets_sms(state: State, number: str, text: str, by: str) -> None:
         ticket = desk.ticket(number)
         entry = text_requester(desk, ticket, author, text.strip())
         channel, phone = entry.channel, ticket.requester.phone
+        audit.record(desk.session, audit.operator_name(state.settings), "tickets sms", ticket)
     click.echo(f"queued a {channel} text to {phone} on {number.upper()}")
 
 

@@ -14,8 +14,9 @@ from tests.support import make_mail
 from tiket.cli import main
 from tiket.config import Settings
 from tiket.errors import PermanentError
-from tiket.model import AccessAudit
+from tiket.model import AccessAudit, Ticket
 from tiket.model.db import Database
+from tiket.privacy import audit
 from tiket.processing import claim_batch, process_one
 
 
@@ -47,10 +48,10 @@ def _one_ticket(cli: CliRunner, settings: Settings) -> str:
     try:
         for inbound_id in claim_batch(db, 10):
             process_one(db, settings, b"s", inbound_id)
+        with db.session() as session:  # not by `tickets list`: that is audited too
+            return str(session.scalars(select(Ticket.number)).one())
     finally:
         db.dispose()
-    listed = json.loads(run(cli, "tickets", "list", "--json").output)
-    return str(listed[0]["number"])
 
 
 def test_tickets_show_is_audited_and_listed(
@@ -119,3 +120,49 @@ def test_the_database_refuses_update_and_delete(db: Database) -> None:
     assert [tuple(r) for r in rows] == [("Sari", "tickets show")]
     with db.session() as session:  # appending still works
         session.add(AccessAudit(operator="Sari", action="tickets show", ticket_number="TKT-1"))
+
+
+def test_every_command_and_page_that_shows_a_ticket_is_audited(
+    cli: CliRunner, settings: Settings
+) -> None:
+    from tiket.gateway.public_status import public_ticket
+    from tiket.model import InboundMessage, Requester, Solution
+
+    number = _one_ticket(cli, settings)
+    run(cli, "ingest", "-", input=make_mail(subject="belum diproses"))  # no ticket yet
+    db = Database(settings.database_url)
+    try:
+        with db.session() as session:
+            ticket = session.scalars(select(Ticket).where(Ticket.number == number)).one()
+            session.add(Solution(ticket_id=ticket.id, problem="wifi mati", body="reset AP"))
+            budi = session.get_one(Requester, ticket.requester_id)
+            budi_id = budi.id
+            waiting = session.scalars(
+                select(InboundMessage).where(InboundMessage.ticket_id.is_(None))
+            ).one()
+            waiting.envelope_from = "Budi@Dinas.example"  # as SMTP would have stored it
+        run(cli, "tickets", "list")
+        run(cli, "tickets", "list", "--json")
+        run(cli, "inbound", "list")
+        inbound = json.loads(run(cli, "inbound", "list", "--json").output)
+        assert len(inbound) == 2 and "Budi@Dinas.example" in json.dumps(inbound)
+        run(cli, "kb", "list", "--json")
+        with db.session() as session:
+            solution_id = session.scalars(select(Solution.id)).one()
+        run(cli, "kb", "show", str(solution_id))
+        shown = public_ticket(db, number, "id", "Asia/Makassar")
+        assert shown is not None and shown.number == number
+
+        rows = json.loads(run(cli, "audit", "list", "--json").output)
+        on_ticket = sorted(r["action"] for r in rows if r["ticket"] == number)
+        assert on_ticket == sorted(
+            ["tickets list"] * 2 + ["inbound list"] * 2 + ["kb list", "kb show", "status page"]
+        )
+        assert all(r["requester_id"] == budi_id for r in rows)
+        unticketed = [r for r in rows if r["ticket"] is None]
+        assert [r["action"] for r in unticketed] == ["inbound list"] * 2  # by its sender
+        public = [r for r in rows if r["action"] == "status page"]
+        assert [r["operator"] for r in public] == [audit.PUBLIC]
+        assert {r["operator"] for r in rows if r["action"] != "status page"} == {"Sari (helpdesk)"}
+    finally:
+        db.dispose()

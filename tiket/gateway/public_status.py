@@ -22,6 +22,7 @@ from tiket.gateway.webpage import Page, client_key, page, render
 from tiket.ids import normalise_number
 from tiket.model import Direction, Entry, EntryKind, Status, Ticket
 from tiket.model.db import Database
+from tiket.privacy import audit
 
 if TYPE_CHECKING:
     from tiket.gateway.http import Services
@@ -121,6 +122,9 @@ def public_ticket(db: Database, number: str, lang: str, timezone: str) -> Public
             .order_by(Entry.created_at, Entry.id)
         ).all()
         labels = STATUS_LABELS.get(lang, STATUS_LABELS["en"])
+        # First names and the masked text people wrote are still theirs: the showing is
+        # audited, naming the page and never the anonymous visitor.
+        audit.record(session, audit.PUBLIC, "status page", ticket)
         return PublicTicket(
             number=ticket.number,
             subject=mask_text(ticket.subject),

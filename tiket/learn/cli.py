@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from tiket.errors import NotFound
 from tiket.learn import solutions
@@ -49,6 +50,14 @@ def _solution_dict(solution: Solution, number: str, helped: int = 0) -> dict[str
     }
 
 
+def _audit(session: Session, action: str, numbers: list[str]) -> None:
+    """Problems and solutions are the requesters' own words: each showing is audited."""
+    from tiket.privacy import audit
+
+    operator = audit.operator_name(_state().settings)
+    audit.record_numbers(session, operator, action, numbers)
+
+
 # -- tiket kb -----------------------------------------------------------------------------------
 
 
@@ -80,6 +89,7 @@ def kb_list(only_hidden: bool, limit: int, as_json: bool) -> None:
         query = query.where(Solution.hidden.is_(True))
     with _state().db.session() as session:
         rows = [_solution_dict(s, n, h) for s, n, h in session.execute(query)]
+        _audit(session, "kb list", [row["ticket"] for row in rows])
     if as_json:
         _echo_json(rows)
         return
@@ -105,6 +115,7 @@ def kb_show(solution_id: int, as_json: bool) -> None:
         solution = solutions.get(session, solution_id)
         number = session.scalar(select(Ticket.number).where(Ticket.id == solution.ticket_id))
         row = _solution_dict(solution, number or "?")
+        _audit(session, "kb show", [row["ticket"]])
     if as_json:
         _echo_json(row)
         return

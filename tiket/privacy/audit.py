@@ -1,15 +1,17 @@
 """The access audit: who was shown a ticket's personal data, what and when; append-only.
 
-What counts: every CLI command that prints a requester's name, address, phone number or
-messages (`tiket tickets show`). The public `/status/NUMBER` page does not count: it shows
-the public history with first names only and every address and phone number masked
-(gateway/masking.py), to an anonymous visitor who already holds the ticket number — there is
-no operator to name, and the page is rate-limited per client instead.
+What counts: every CLI command that prints a requester's name, address, phone number, a
+subject or a message (`tickets show|list|sms`, `inbound list`, `kb list|show`, `trends`,
+`people export`), one row per ticket shown; and the public `/status/NUMBER` page, which
+masks addresses and phone numbers but still shows first names and the text people wrote:
+its visitor is anonymous, so the row names the page (`PUBLIC`), never the visitor's address.
+Rows are refused UPDATE and DELETE by the ORM here and by database triggers (migration 0010).
 """
 
 from __future__ import annotations
 
 import getpass
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -49,6 +51,37 @@ def record(session: Session, operator: str, action: str, ticket: Ticket) -> Acce
     session.add(row)
     session.flush()
     return row
+
+
+PUBLIC = "public (anonymous visitor)"
+
+
+def record_numbers(session: Session, operator: str, action: str, numbers: Iterable[str]) -> int:
+    """Note that `operator` was shown these tickets (a list); returns the rows written."""
+    wanted = sorted(set(numbers))
+    if not wanted:
+        return 0
+    found = session.execute(
+        select(Ticket.number, Ticket.requester_id).where(Ticket.number.in_(wanted))
+    ).all()
+    for number, requester_id in found:
+        session.add(
+            AccessAudit(
+                operator=operator, action=action, ticket_number=number, requester_id=requester_id
+            )
+        )
+    session.flush()
+    return len(found)
+
+
+def record_senders(session: Session, operator: str, action: str, senders: Iterable[str]) -> None:
+    """Note messages shown that belong to no ticket yet: by their sender, where known."""
+    for sender in sorted({s for s in senders if s}):
+        found = find_requester(session, sender)
+        session.add(
+            AccessAudit(operator=operator, action=action, requester_id=found.id if found else None)
+        )
+    session.flush()
 
 
 def record_person(session: Session, operator: str, action: str, requester_id: int) -> None:

@@ -303,6 +303,7 @@ def trends(since: str | None, as_json: bool) -> None:
     found = ReportService(state.db, state.settings).trends(
         _day(since, "--since") if since else None
     )
+    _audit_examples(state, [number for t in found for number, _subject in t.examples])
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(t) for t in found], indent=2))
         return
@@ -316,6 +317,14 @@ def trends(since: str | None, as_json: bool) -> None:
         )
         for number, subject in t.examples:
             click.echo(f"         {number}  {subject}")
+
+
+def _audit_examples(state: State, numbers: list[str]) -> None:
+    """The examples' subjects are requesters' own words: each ticket shown is audited."""
+    from tiket.privacy import audit
+
+    with state.db.session() as session:
+        audit.record_numbers(session, audit.operator_name(state.settings), "trends", numbers)
 
 
 COMMANDS: tuple[click.Command, ...] = (jobs, calendar_group, sla, report, trends)
