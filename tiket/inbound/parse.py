@@ -32,16 +32,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email import message_from_bytes, policy
+from email import policy
 from email.errors import HeaderParseError
 from email.headerregistry import AddressHeader, BaseHeader
 from email.message import Message
 from email.utils import parsedate_to_datetime
 from types import MappingProxyType
 
-from inscriptis import get_text
-
 from tiket.errors import NotAMail, PermanentError
+from tiket.inbound.largeparts import parse_bytes
 
 __all__ = ["Address", "Attachment", "ParsedMessage", "looks_like_mail", "parse"]
 
@@ -319,10 +318,11 @@ def _normalise(raw: bytes, defects: list[str]) -> bytes:
     if b"\x00" in raw:
         defects.append("NUL bytes removed")
         raw = raw.replace(b"\x00", b"")
-    first, _, rest = raw.partition(b"\n")
+    newline = raw.find(b"\n")
+    first = raw if newline < 0 else raw[:newline]  # partition() would copy the whole rest
     if not _HEADER_LINE.match(first) and not first.startswith(b"From "):
         defects.append("text before the header block skipped")
-        raw = rest
+        raw = b"" if newline < 0 else raw[newline + 1 :]
     return _join_broken_continuations(raw, defects)
 
 
@@ -486,6 +486,8 @@ def _walk_alternative(children: list[Message], body: _Body, depth: int) -> None:
 
 
 def _html_to_text(html: str) -> str:
+    from inscriptis import get_text  # lxml with it: ~4 MB, only once an HTML-only mail comes
+
     try:
         return str(get_text(html))
     except (ValueError, RecursionError, LookupError, TypeError):
@@ -552,7 +554,7 @@ def parse(raw: bytes) -> ParsedMessage:
         raise NotAMail("the input has no header block: it is not a mail")
     defects: list[str] = []
     try:
-        msg = message_from_bytes(_normalise(raw, defects), policy=policy.compat32)
+        msg = parse_bytes(_normalise(raw, defects))
     except RecursionError:
         raise PermanentError("MIME parts nested too deeply to parse (a message bomb?)") from None
     defects.extend(type(defect).__name__ for defect in msg.defects)
