@@ -175,11 +175,11 @@ class SimilarityIndex:
 
     def search(self, text: str, limit: int) -> list[Found]:
         """The `limit` most similar visible problems, best first, with their cosine score."""
-        import numpy as np
-
         with self._lock:
             if self._vectorizer is None or not self._row_of or limit < 1:
-                return []
+                return []  # before importing numpy: ~12 MB that an empty index never needs
+            import numpy as np
+
             query = self._vectorizer.transform([text])
             if query.nnz == 0:
                 return []
