@@ -24,6 +24,7 @@ from tiket.model import (
     Technician,
     TechnicianAddress,
     Ticket,
+    blobs,
     utcnow,
 )
 from tiket.model.seed import DEFAULT_TEAM, FALLBACK_CATEGORY
@@ -151,17 +152,25 @@ class Desk(Answers):
             auto_reason=auto_reason,
             created_at=utcnow(),
         )
+        streamed: list[tuple[Attachment, bytes]] = []
         for item in attachments:
-            entry.attachments.append(
-                Attachment(
-                    filename=item.filename[:500],
-                    content_type=item.content_type[:200],
-                    size=len(item.data),
-                    data=item.data,
-                )
+            stored = Attachment(
+                filename=item.filename[:500],
+                content_type=item.content_type[:200],
+                size=len(item.data),
             )
+            if blobs.streams(self.session, item.data):
+                stored.data = blobs.placeholder(len(item.data))
+                streamed.append((stored, item.data))
+            else:
+                stored.data = item.data
+            entry.attachments.append(stored)
         self.session.add(entry)
         ticket.updated_at = utcnow()
+        if streamed:
+            self.session.flush()  # the rows exist: now their data, a piece at a time
+            for stored, data in streamed:
+                blobs.fill(self.session, Attachment.__tablename__, "data", stored.id, data)
         return entry
 
     def reply(self, ticket: Ticket, author: Actor, body: str, *, channel: str = "email") -> Entry:
