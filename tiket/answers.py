@@ -65,6 +65,7 @@ class Answers:
         self.session = session
         self.settings = settings
         self.secret = secret
+        self._refs: dict[int, list[str]] = {}  # ticket id → thread references, until an entry
 
     def event(self, ticket: Ticket | None, kind: str, actor: Actor, **data: Any) -> Event:
         row = Event(
@@ -316,7 +317,18 @@ class Answers:
                 ticket, "storm_alert", admin, audience="p0", recipient=row.recipient, reason=reason
             )
 
+    def forget_threads(self) -> None:
+        """Entries were added or moved: thread references must be read again."""
+        self._refs.clear()
+
     def _thread_refs(self, ticket: Ticket) -> list[str]:
+        """The first and the last Message-ID of the ticket's history, for References."""
+        cached = self._refs.get(ticket.id)
+        if cached is None:
+            cached = self._refs[ticket.id] = self._read_thread_refs(ticket)
+        return cached
+
+    def _read_thread_refs(self, ticket: Ticket) -> list[str]:
         ids = self.session.scalars(
             select(Entry.message_id)
             .where(Entry.ticket_id == ticket.id, Entry.message_id.is_not(None))

@@ -136,6 +136,7 @@ class Desk(Answers):
         auto_reason: str | None = None,
         attachments: Sequence[ParsedAttachment] = (),
     ) -> Entry:
+        self.forget_threads()
         entry = Entry(
             ticket=ticket,
             kind=kind,

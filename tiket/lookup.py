@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -27,14 +30,30 @@ from tiket.rules import book
 from tiket.rules.context import Similar, TicketRef
 from tiket.rules.ruleset import RuleSpec
 
+T = TypeVar("T")
+
 
 class DbLookup:
     """The read-only questions of the pipeline, answered from the current transaction."""
 
-    def __init__(self, session: Session, settings: Settings, secret: bytes) -> None:
+    def __init__(
+        self,
+        session: Session,
+        settings: Settings,
+        secret: bytes,
+        memo: dict[tuple[str, str], Any] | None = None,
+    ) -> None:
         self.session = session
         self.settings = settings
         self._secret = secret
+        # Answers about configuration (rules, technicians, category owners) that a batch of
+        # messages shares: they change only through the CLI, in other transactions.
+        self._memo = {} if memo is None else memo
+
+    def _remembered(self, key: tuple[str, str], compute: Callable[[], T]) -> T:
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return cast(T, self._memo[key])
 
     def secret(self) -> bytes:
         return self._secret
@@ -91,6 +110,9 @@ class DbLookup:
 
     def technician_id(self, address: str) -> int | None:
         address = address.lower()
+        return self._remembered(("technician", address), lambda: self._technician_id(address))
+
+    def _technician_id(self, address: str) -> int | None:
         found = self.session.scalar(select(Technician.id).where(Technician.email == address))
         if found is None:
             found = self.session.scalar(
@@ -136,7 +158,7 @@ class DbLookup:
         return (f"p{technician_id}", *(f"t{team_id}" for team_id in self._team_ids(technician_id)))
 
     def rules(self) -> list[RuleSpec]:
-        return book.specs(self.session)
+        return self._remembered(("rules", ""), lambda: book.specs(self.session))
 
     def team_exists(self, name: str) -> bool:
         return self.session.scalar(select(Team.id).where(Team.name == name)) is not None
@@ -148,6 +170,9 @@ class DbLookup:
         return tuple({self.settings.mail.address.lower(), self.settings.from_address.lower()})
 
     def category_team(self, slug: str) -> str | None:
+        return self._remembered(("category_team", slug), lambda: self._category_team(slug))
+
+    def _category_team(self, slug: str) -> str | None:
         return self.session.scalar(
             select(Team.name)
             .join(Category, Category.team_id == Team.id)

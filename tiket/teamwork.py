@@ -154,6 +154,7 @@ def merge(desk: Desk, source: Ticket, target: Ticket, actor: Actor) -> None:
         raise Conflict(f"{target.number} was itself merged; merge into its target")
     session = desk.session
     session.execute(update(Entry).where(Entry.ticket_id == source.id).values(ticket_id=target.id))
+    desk.forget_threads()
     session.execute(
         update(MessageRef).where(MessageRef.ticket_id == source.id).values(ticket_id=target.id)
     )

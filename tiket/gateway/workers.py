@@ -6,7 +6,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
 
 from tiket.config import Settings
 from tiket.errors import PermanentError, TemporaryError
@@ -14,7 +13,7 @@ from tiket.model.db import Database
 from tiket.outbound import outbox
 from tiket.outbound.email import EmailSender
 from tiket.outbound.journal import Journal
-from tiket.processing import claim_batch, postpone, process_one
+from tiket.processing import claim_batch, process_batch
 
 log = logging.getLogger(__name__)
 
@@ -77,22 +76,21 @@ class Processor(Loop):
 
     def work(self) -> bool:
         ids = claim_batch(self.db, 100)
-        for inbound_id in ids:
-            if self.stopping:
-                break
+        busy = False
+        while ids and not self.stopping:
             started = time.perf_counter()
-            try:
-                summary = process_one(self.db, self.settings, self.secret, inbound_id)
-            except TemporaryError as exc:
-                log.warning("action=process_deferred inbound=%d error=%s", inbound_id, exc)
-                postpone(self.db, inbound_id, timedelta(seconds=10))
-                raise
-            if summary is not None:
-                self.observe(time.perf_counter() - started)
-                log.info("action=processed inbound=%d result=%s", inbound_id, summary)
-                for deliverer in self.deliverers:
-                    deliverer.wake()
-        return bool(ids)
+            results = process_batch(self.db, self.settings, self.secret, ids)
+            if not results:
+                break  # every row was taken by another worker
+            each = (time.perf_counter() - started) / len(results)
+            for result in results:
+                self.observe(each)
+                log.info("action=processed inbound=%d result=%s", result.inbound_id, result.summary)
+            for deliverer in self.deliverers:
+                deliverer.wake()
+            busy = True
+            ids = ids[ids.index(results[-1].inbound_id) + 1 :]
+        return busy
 
 
 class Deliverer(Loop):

@@ -24,23 +24,24 @@ def hold_back(
         return (
             f"address suppressed until {suppressed.until:%Y-%m-%d %H:%M} UTC: {suppressed.reason}"
         )
-    sent = (
-        select(func.count(OutboxMessage.id))
+    window = now - timedelta(minutes=limits.window_minutes)
+    day = now - timedelta(days=1)
+    recent, daily = session.execute(  # both counts in one pass over the recipient's mail
+        select(
+            func.count(OutboxMessage.id).filter(OutboxMessage.created_at >= window),
+            func.count(OutboxMessage.id).filter(OutboxMessage.created_at >= day),
+        )
         .where(OutboxMessage.recipient == recipient)
         .where(OutboxMessage.kind.not_in(PERSONAL_KINDS))
         .where(OutboxMessage.state != OutboxState.SUPPRESSED)
-    )
-    window = now - timedelta(minutes=limits.window_minutes)
-    recent = session.scalar(sent.where(OutboxMessage.created_at >= window)) or 0
+        .where(OutboxMessage.created_at >= min(window, day))
+    ).one()
     if recent >= limits.per_recipient_window:
         return (
             f"more than {limits.per_recipient_window} automatic mails to {recipient} in "
             f"{limits.window_minutes} minutes"
         )
-    day = now - timedelta(days=1)
-    if (
-        session.scalar(sent.where(OutboxMessage.created_at >= day)) or 0
-    ) >= limits.per_recipient_day:
+    if daily >= limits.per_recipient_day:
         return f"more than {limits.per_recipient_day} automatic mails to {recipient} in a day"
     if ticket_id is not None:
         on_ticket = (
