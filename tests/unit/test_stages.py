@@ -6,9 +6,12 @@ import pytest
 
 from tiket.model.seed import CATEGORIES
 from tiket.outbound.compose import clean_header, compose_email
+from tiket.rules.classify import RULE_TEXT_LIMIT, classify, rule_text
 from tiket.rules.commands import is_close_request, split_commands
+from tiket.rules.context import Context, Message
 from tiket.rules.language import guess_language
 from tiket.rules.matching import Facts, evaluate
+from tiket.rules.ruleset import RuleSpec, category_rule
 
 CLOSE = ("close", "closed", "solved", "selesai", "tutup", "sudah beres")
 
@@ -76,6 +79,39 @@ def test_keywords_match_whole_words_only() -> None:
     assert score("lan", "kabel lan putus") == 1
     assert score("internet lambat", "internet   lambat sekali") == 1
     assert score("wifi", "", subject="wifi mati") == 3  # the subject says more
+
+
+class RuleBook:
+    """The one question the classify stage asks: the seeded category rules plus a spam rule."""
+
+    def rules(self) -> list[RuleSpec]:
+        seeded = [category_rule(c.slug, c.keywords, 10 * i) for i, c in enumerate(CATEGORIES)]
+        spam = RuleSpec("spam", {"field": "text", "keywords": ["viagra"]}, {"spam": True}, 999)
+        return [*seeded, spam]
+
+
+def test_rules_read_a_huge_body_from_its_beginning_only() -> None:
+    top = "Wifi kantor mati, jaringan putus sejak pagi.\n"
+    filler = "lorem ipsum dolor sit amet consectetur\n" * (5 * 1024 * 1024 // 39)
+    # Beyond the bound: more category words than the top has, and a spam word.
+    tail = "aplikasi error crash bug hang viagra\n" * 50
+    body = top + filler + tail
+    assert len(body) > 5 * 1024 * 1024
+    message = Message(1, "email", "budi@dinas.example", "", (), "tolong", body, body, "")
+    ctx = classify(Context(message=message), RuleBook())  # type: ignore[arg-type]
+    assert ctx.category == "network"
+    assert ctx.spam is False
+    assert not any("application" in d.detail for d in ctx.trace if d.outcome == "hit")
+
+
+def test_the_rule_text_bound_never_cuts_a_word_in_two() -> None:
+    short = "kabel lan putus"
+    assert rule_text(short) is short
+    text = "x" * (RULE_TEXT_LIMIT - 3) + " lanjutkan"  # a keyword "la" would match "la|njutkan"
+    head = rule_text(text)
+    assert head == "x" * (RULE_TEXT_LIMIT - 3) + " "
+    assert evaluate({"field": "body", "keywords": ["la"]}, Facts(body=head)) == 0
+    assert rule_text("a " * RULE_TEXT_LIMIT) == "a " * (RULE_TEXT_LIMIT // 2)
 
 
 def test_language_guess() -> None:
