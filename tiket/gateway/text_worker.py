@@ -5,14 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-from sqlalchemy import update
-
 from tiket.config import Settings
 from tiket.desk import Desk
 from tiket.desk_texts import fall_back
 from tiket.errors import PermanentError, TemporaryError
 from tiket.gateway.workers import Loop
-from tiket.model import OutboxMessage, OutboxState, utcnow
+from tiket.model import OutboxMessage
 from tiket.model.db import Database
 from tiket.outbound import outbox, texts
 from tiket.outbound.sms import RecipientOptedOut
@@ -44,6 +42,8 @@ class TextDeliverer(Loop):
 
     def deliver(self, row: OutboxMessage) -> None:
         cfg = self.settings.outbound
+        if not outbox.renew(self.db, row):
+            return  # a slow round: past its lease, another worker took the row
         try:
             sid, status = self.sender.send(row)
         except (TemporaryError, PermanentError) as exc:
@@ -60,19 +60,8 @@ class TextDeliverer(Loop):
                 max_attempts=cfg.max_attempts,
             )
             return
-        with self.db.session() as session:
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row.id)
-                .values(
-                    state=OutboxState.SENT,
-                    sent_at=utcnow(),
-                    provider_id=sid,
-                    last_error=None,
-                    delivery_status=status,
-                    delivery_updated_at=utcnow(),
-                )
-            )
+        if not outbox.mark_sent(self.db, row, sid, delivery_status=status):
+            return
         log.info(
             "action=texted outbox=%d kind=%s to=%s sid=%s", row.id, row.kind, row.recipient, sid
         )
@@ -80,11 +69,8 @@ class TextDeliverer(Loop):
     def _gave_up(self, row: OutboxMessage, why: str, *, opted_out: bool) -> None:
         """Failed for good: mark it, honour an opt-out and fall back, in one transaction."""
         with self.db.session() as session:
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row.id)
-                .values(state=OutboxState.FAILED, last_error=why[:2000])
-            )
+            if not outbox.give_up(session, row, why):
+                return  # the worker that holds the row now decides what happens to it
             if opted_out:
                 texts.opt_out(session, row.recipient, "twilio-21610")
             result = fall_back(Desk(session, self.settings, self.secret), row, why)

@@ -112,6 +112,8 @@ class Deliverer(Loop):
         cfg = self.settings.outbound
         try:
             for row in rows:
+                if not outbox.renew(self.db, row):
+                    continue  # a slow round: past its lease, another worker took the row
                 try:
                     provider_id = self.sender.send(row)
                 except (TemporaryError, PermanentError) as exc:
@@ -126,8 +128,8 @@ class Deliverer(Loop):
                     )
                     continue
                 self.journal.sent(row.id)  # durable before the database's turn comes
-                outbox.mark_sent(self.db, row.id, provider_id)
-                log.info("action=sent outbox=%d kind=%s to=%s", row.id, row.kind, row.recipient)
+                if outbox.mark_sent(self.db, row, provider_id):
+                    log.info("action=sent outbox=%d kind=%s to=%s", row.id, row.kind, row.recipient)
             self.journal.clear()
         finally:
             self.sender.close()

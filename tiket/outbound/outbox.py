@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from tiket.model import MessageRef, OutboxMessage, OutboxState, utcnow
@@ -14,7 +14,13 @@ from tiket.model.db import Database
 
 log = logging.getLogger(__name__)
 
+# A claimed row is the claimer's for this long from its claim (or its last renewal); after it,
+# another worker may take the row again, so that a dead daemon's claims are not lost.
 SENDING_LEASE = timedelta(minutes=5)
+# A claim is known by the row's `attempts`, which each claim increases and nothing else changes:
+# a worker still holds its claim while the row is sending at the attempts it claimed it with.
+# Everything a worker writes after its claim is conditional on that, so a late finisher whose
+# lease ran out (a slow smarthost) never overwrites what the new owner does (see `_held`).
 
 
 def enqueue(
@@ -82,15 +88,72 @@ def claim(db: Database, channels: Sequence[str], limit: int = 20) -> list[Outbox
     return rows
 
 
-def mark_sent(db: Database, row_id: int, provider_id: str | None = None) -> None:
+def _held(row: OutboxMessage) -> ColumnElement[bool]:
+    """The row is still sending under the claim that returned `row`."""
+    return (
+        (OutboxMessage.id == row.id)
+        & (OutboxMessage.state == OutboxState.SENDING)
+        & (OutboxMessage.attempts == row.attempts)
+    )
+
+
+def _lost(row: OutboxMessage, step: str) -> None:
+    log.warning(
+        "action=outbox_lease_lost outbox=%d attempts=%d step=%s: another worker claimed the row "
+        "after this worker's lease ran out; leaving the row to it",
+        row.id,
+        row.attempts,
+        step,
+    )
+
+
+def renew(db: Database, row: OutboxMessage) -> bool:
+    """Restart the lease just before sending; False when another worker holds the row now."""
     with db.session() as session:
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row_id)
-            .values(
-                state=OutboxState.SENT, sent_at=utcnow(), provider_id=provider_id, last_error=None
-            )
+        result = session.execute(
+            update(OutboxMessage).where(_held(row)).values(next_attempt_at=utcnow())
         )
+        held = bool(result.rowcount)  # type: ignore[attr-defined]
+    if not held:
+        _lost(row, "send")
+    return held
+
+
+def mark_sent(
+    db: Database,
+    row: OutboxMessage,
+    provider_id: str | None = None,
+    *,
+    delivery_status: str | None = None,
+) -> bool:
+    """Mark a row this worker claimed sent; False (and logged) when its claim was lost."""
+    values: dict[str, object] = {
+        "state": OutboxState.SENT,
+        "sent_at": utcnow(),
+        "provider_id": provider_id,
+        "last_error": None,
+    }
+    if delivery_status is not None:
+        values.update(delivery_status=delivery_status, delivery_updated_at=utcnow())
+    with db.session() as session:
+        result = session.execute(update(OutboxMessage).where(_held(row)).values(**values))
+        held = bool(result.rowcount)  # type: ignore[attr-defined]
+    if not held:
+        _lost(row, "mark_sent")
+    return held
+
+
+def give_up(session: Session, row: OutboxMessage, error: str) -> bool:
+    """Mark a row this worker claimed failed for good, in the caller's transaction."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(_held(row))
+        .values(state=OutboxState.FAILED, last_error=error[:2000])
+    )
+    held = bool(result.rowcount)  # type: ignore[attr-defined]
+    if not held:
+        _lost(row, "give_up")
+    return held
 
 
 def settle(db: Database, sent: Iterable[int], claimed: Mapping[int, int]) -> tuple[int, int]:
@@ -134,24 +197,30 @@ def mark_failed(
     base: float,
     ceiling: float,
     max_attempts: int,
-) -> None:
-    give_up = permanent or row.attempts >= max_attempts
-    state = OutboxState.FAILED if give_up else OutboxState.QUEUED
+) -> bool:
+    """Put a row this worker claimed back for a retry, or fail it; False when its claim was lost."""
+    final = permanent or row.attempts >= max_attempts
+    state = OutboxState.FAILED if final else OutboxState.QUEUED
     with db.session() as session:
-        session.execute(
+        result = session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == row.id)
+            .where(_held(row))
             .values(
                 state=state,
                 last_error=error[:2000],
                 next_attempt_at=utcnow() + backoff(row.attempts, base, ceiling),
             )
         )
+        held = bool(result.rowcount)  # type: ignore[attr-defined]
+    if not held:
+        _lost(row, "mark_failed")
+        return False
     log.warning(
         "action=outbox_%s outbox=%d recipient=%s attempts=%d error=%s",
-        "failed" if give_up else "retry",
+        "failed" if final else "retry",
         row.id,
         row.recipient,
         row.attempts,
         error,
     )
+    return True
