@@ -74,8 +74,9 @@ def process_batch(
     One commit (one fsync, one turn at SQLite's write lock) serves the whole batch. Each row
     has its own savepoint, so a row that fails is quarantined alone, and a row that meets a
     temporary failure is put back for a little later. Trouble with the database itself ends
-    the batch (nothing of it is committed). Rows another worker holds are skipped. The budget
-    bounds how long the accept path may wait for the write lock on SQLite.
+    the batch (nothing of it is committed). Rows another worker holds are skipped. On SQLite
+    the batch also ends, after the row at hand, as soon as another thread (the accept path,
+    a deliverer) waits for its turn at the database; the budget bounds the rest.
     """
     done: list[Processed] = []
     deadline = time.monotonic() + budget_seconds
@@ -85,7 +86,7 @@ def process_batch(
             result = _process_row(session, db, settings, secret, inbound_id, memo)
             if result is not None:
                 done.append(result)
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline or (done and db.others_waiting()):
                 break
     return done
 

@@ -54,6 +54,27 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+class Turn:
+    """A reentrant lock that knows how many threads are queued for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._count = threading.Lock()
+        self.waiting = 0
+
+    def __enter__(self) -> None:
+        with self._count:
+            self.waiting += 1
+        try:
+            self._lock.acquire()
+        finally:
+            with self._count:
+                self.waiting -= 1
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
 class Database:
     """An engine and its session factory; `session()` is one transaction."""
 
@@ -64,7 +85,9 @@ class Database:
         # SQLite has one writer at a time. Left to itself, a thread that finds the database
         # locked sleeps and retries, and a busy thread (the processor) keeps winning: the
         # accept path starved to a tenth of its rate. Taking turns in-process is fair and fast.
-        self._turn = threading.RLock() if self.is_sqlite else contextlib.nullcontext()
+        self._turn: Turn | contextlib.nullcontext[None] = (
+            Turn() if self.is_sqlite else contextlib.nullcontext()
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -84,6 +107,11 @@ class Database:
             if _is_unavailable(exc):
                 raise DatabaseUnavailable(f"database unavailable: {exc.orig}") from exc
             raise
+
+    def others_waiting(self) -> bool:
+        """Whether another thread of this process waits for its turn at the (SQLite) database:
+        a long unit of work (a processing batch) should end soon and let it in."""
+        return isinstance(self._turn, Turn) and self._turn.waiting > 0
 
     def check(self) -> None:
         """Raise DatabaseUnavailable unless the database answers."""
