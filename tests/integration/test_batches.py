@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from tests.support import make_mail
 from tiket.config import Settings
 from tiket.errors import TemporaryError
 from tiket.inbound.store import Arrival, InboundStore, mail_key
@@ -15,7 +16,6 @@ from tiket.model import InboundMessage, Ticket, utcnow
 from tiket.model.db import Database, Turn
 from tiket.processing import claim_batch, process_batch, process_one
 from tiket.rules import pipeline
-from tests.support import make_mail
 
 NO_SENDER = b"Subject: no sender\r\nMessage-ID: <nosender@x>\r\n\r\nhalo\r\n"
 
