@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -13,10 +14,10 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Connection, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tiket.config import Settings
-from tiket.errors import NotFound
+from tiket.errors import DatabaseUnavailable, NotFound
 from tiket.model import JobRun, utcnow
 from tiket.model.db import Database
 from tiket.reports.calendar import parse_hours, zone
@@ -60,12 +61,51 @@ def run_job(
         result = spec.run(context)
     except Exception as exc:
         message = f"{type(exc).__name__}: {exc}"
-        log.exception("action=job_failed job=%s period=%s", spec.name, period)
-        _finish(db, spec.name, period, "failed", message)
+        if not database_down(db, exc):
+            log.exception("action=job_failed job=%s period=%s", spec.name, period)
+            _finish(db, spec.name, period, "failed", message)
+            return Outcome(spec.name, period, "failed", message)
+        _log_outage(spec.name, period, exc)
+        # Most likely the database is still away: the run then stays 'running' until STALE_RUN.
+        with contextlib.suppress(DatabaseUnavailable):
+            _finish(db, spec.name, period, "failed", message)
         return Outcome(spec.name, period, "failed", message)
     _finish(db, spec.name, period, "done", result)
     log.info("action=job_done job=%s period=%s result=%s", spec.name, period, result)
     return Outcome(spec.name, period, "done", result)
+
+
+def database_down(db: Database, exc: BaseException) -> bool:
+    """The error is the database being away (down, unreachable, its disk full), not a bug.
+
+    Sessions already say DatabaseUnavailable; a driver error from elsewhere (a report reading
+    through the engine, the advisory lock's connection) counts when the database does not
+    answer now either, so that a bad query on a healthy database keeps its traceback.
+    """
+    if isinstance(exc, DatabaseUnavailable):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    try:
+        db.check()
+    except DatabaseUnavailable:
+        return True
+    return False
+
+
+def _log_outage(job: str, period: str, exc: BaseException) -> None:
+    # One line per run: a traceback at each tick of every job would bury what went wrong.
+    log.warning(
+        "action=job_failed job=%s period=%s reason=database_unavailable error=%s",
+        job,
+        period,
+        _first_line(exc),
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc.orig if isinstance(exc, DBAPIError) else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _claim(db: Database, job: str, period: str, now: datetime, force: bool) -> str | None:
@@ -227,11 +267,22 @@ class JobScheduler:
             self._thread.join(timeout)
 
     def _watch(self) -> None:
+        away = False  # the database was away at the last step: said once, not every poll
         while not self._stop.is_set():
             try:
                 self._step()
-            except Exception:
-                log.exception("action=scheduler_error")
+                if away:
+                    log.info("action=scheduler_database_back")
+                away = False
+            except Exception as exc:
+                if not database_down(self.db, exc):
+                    log.exception("action=scheduler_error")
+                elif not away:
+                    away = True
+                    log.warning(
+                        "action=scheduler_waiting reason=database_unavailable error=%s",
+                        _first_line(exc),
+                    )
             self._stop.wait(self.poll_seconds)
         self._stand_down()
 
@@ -268,4 +319,11 @@ class JobScheduler:
         self.leadership.release()
 
     def _fire(self, spec: JobSpec) -> Any:
-        return run_job(self.db, self.settings, self.secret, spec)
+        try:
+            return run_job(self.db, self.settings, self.secret, spec)
+        except Exception as exc:  # the run could not even be claimed or recorded
+            if not database_down(self.db, exc):
+                raise  # a bug: APScheduler logs it with its traceback
+            period = spec.period(utcnow(), zone(self.settings.calendar.timezone))
+            _log_outage(spec.name, period, exc)
+            return None
