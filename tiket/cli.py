@@ -17,7 +17,7 @@ from tiket import config as config_module
 from tiket import logs
 from tiket.config import Settings
 from tiket.desk import Desk
-from tiket.errors import ConfigError, DatabaseUnavailable, NotFound, TiketError
+from tiket.errors import ConfigError, Conflict, DatabaseUnavailable, NotFound, TiketError
 from tiket.inbound.parse import looks_like_mail
 from tiket.inbound.store import Arrival, InboundStore, mail_key
 from tiket.learn.cli import LEARN_GROUPS
@@ -392,10 +392,17 @@ def tickets_sms(state: State, number: str, text: str, by: str) -> None:
             else Actor(state.settings.mail.office_name, "cli")
         )
         ticket = desk.ticket(number)
-        entry = text_requester(desk, ticket, author, text.strip())
-        channel, phone = entry.channel, ticket.requester.phone
+        refused: Conflict | None = None
+        try:
+            with desk.session.begin_nested():  # a refusal undoes its own work, not the audit
+                entry = text_requester(desk, ticket, author, text.strip())
+        except Conflict as exc:  # its sentence names the phone number: shown, so audited too
+            refused = exc
         audit.record(desk.session, audit.operator_name(state.settings), "tickets sms", ticket)
-    click.echo(f"queued a {channel} text to {phone} on {number.upper()}")
+        phone = ticket.requester.phone
+    if refused is not None:
+        raise refused
+    click.echo(f"queued a {entry.channel} text to {phone} on {number.upper()}")
 
 
 # -- rules, teams, technicians and ticket verbs (rules/cli.py, people_cli.py, ticket_cli.py) -

@@ -166,3 +166,34 @@ def test_every_command_and_page_that_shows_a_ticket_is_audited(
         assert {r["operator"] for r in rows if r["action"] != "status page"} == {"Sari (helpdesk)"}
     finally:
         db.dispose()
+
+
+def test_a_refused_text_that_names_the_phone_number_is_audited(
+    cli: CliRunner, settings: Settings
+) -> None:
+    from tiket.model import Entry, OutboxMessage, Requester
+
+    number = _one_ticket(cli, settings)
+    db = Database(settings.database_url)
+    try:
+        with db.session() as session:
+            ticket = session.scalars(select(Ticket).where(Ticket.number == number)).one()
+            session.get_one(Requester, ticket.requester_id).phone = "+6281234567890"
+            before = [
+                session.scalar(select(func.count()).select_from(table))
+                for table in (Entry, OutboxMessage)
+            ]
+        # No [twilio] in this configuration: the refusal prints the number it cannot text.
+        refused = run(cli, "tickets", "sms", number, "Teknisi OTW", code=1)
+        assert "cannot text +6281234567890" in refused.stderr
+
+        rows = json.loads(run(cli, "audit", "list", "--ticket", number, "--json").output)
+        assert [(r["action"], r["operator"]) for r in rows] == [("tickets sms", "Sari (helpdesk)")]
+        with db.session() as session:  # the refusal itself changed nothing
+            after = [
+                session.scalar(select(func.count()).select_from(table))
+                for table in (Entry, OutboxMessage)
+            ]
+        assert after == before
+    finally:
+        db.dispose()
