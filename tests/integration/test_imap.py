@@ -196,6 +196,9 @@ def test_two_watchers_on_one_mailbox_make_no_duplicate(
     dovecot.deliver(mails(20, "more"))  # and while both are idle on the same folder
     wait_for(lambda: inbound_count(db) == 320, timeout=15, what="320 inbound rows")
     wait_for(lambda: dovecot.count("INBOX") == 0, what="the last mails to be moved")
+    # A watcher counts a batch only after it has committed and moved it: the counters catch up
+    # a moment after the rows and the folder say so.
+    wait_for(lambda: one.taken + two.taken >= 320, what="the watchers to count what they took")
     assert one.taken + two.taken == 320
     assert dovecot.count("tiket.processed") == 320
     with db.session() as session:
@@ -307,6 +310,7 @@ def test_a_thousand_waiting_mails_are_drained(
     elapsed = time.monotonic() - started
     wait_for(lambda: dovecot.count("INBOX") == 0, what="INBOX to be empty")
     print(f"drained 1,000 mails into the queue in {elapsed:.2f} s ({1000 / elapsed:.0f} msg/s)")
+    wait_for(lambda: watcher.taken >= 1000, what="the watcher to count the last batch")
     assert watcher.taken == 1000
     with db.session() as session:
         uids = session.scalars(select(InboundMessage.meta)).all()
