@@ -244,4 +244,3 @@ def _remember(desk: Desk, ticket: Ticket, *, entry_message: Message, entry: obje
     message_id = entry_message.message_id
     if message_id and desk.session.get(MessageRef, message_id) is None:
         desk.session.add(MessageRef(message_id=message_id, ticket_id=ticket.id, direction="in"))
-        desk.session.flush()

@@ -57,8 +57,7 @@ class Desk(Answers):
         requester = self.session.scalar(select(Requester).where(Requester.email == email))
         if requester is None:
             requester = Requester(email=email, name=name)
-            self.session.add(requester)
-            self.session.flush()
+            self.session.add(requester)  # inserted with the ticket that needs it
         elif name and not requester.name:
             requester.name = name
         return requester
@@ -68,7 +67,6 @@ class Desk(Answers):
         if requester is None:
             requester = Requester(phone=phone, name=name)
             self.session.add(requester)
-            self.session.flush()
         elif name and not requester.name:
             requester.name = name
         return requester
