@@ -177,6 +177,9 @@ def add_watchers(
     desk: Desk, ticket: Ticket, addresses: Iterable[str], actor: Actor, *, quiet: bool = False
 ) -> list[str]:
     """Add addresses that are not already on the ticket; never ours, its requester or a team's."""
+    addresses = list(addresses)
+    if not addresses:
+        return []  # most mail has no Cc: no need to ask who may not watch
     excluded = _not_watchers(desk, ticket)
     ours = set(desk.settings.mail_domains)
     current = set(
