@@ -117,6 +117,31 @@ def test_oversize_message_is_refused_with_552(
     assert Harness(db, settings).inbound() == []
 
 
+def test_leading_dots_are_unstuffed_and_the_mail_stored_byte_exact(
+    smtp_port: tuple[int, int, Settings], db: Database, settings: Settings
+) -> None:
+    port, _, _ = smtp_port
+    raw = make_mail(body="baris biasa\n.\n..dua titik\n.satu titik\n.\r\n").replace(b"\n", b"\r\n")
+    raw = raw.replace(b"\r\r\n", b"\r\n")
+    send(port, raw)  # smtplib doubles each leading dot on the wire
+    (row,) = Harness(db, settings).inbound()
+    assert row.raw == raw
+
+
+def test_the_session_goes_on_after_a_refused_message(
+    smtp_port: tuple[int, int, Settings], db: Database, settings: Settings
+) -> None:
+    port, _, _ = smtp_port
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+        client.ehlo()
+        client.mail("budi@dinas.example")  # no SIZE: the limit is met during DATA
+        client.rcpt("helpdesk@tiket.test")
+        code, _ = client.data(make_mail(body="x" * 300_000))
+        assert code == 552
+        client.sendmail("budi@dinas.example", ["helpdesk@tiket.test"], make_mail())
+    assert len(Harness(db, settings).inbound()) == 1
+
+
 def test_duplicate_delivery_is_stored_once(
     smtp_port: tuple[int, int, Settings], db: Database, settings: Settings
 ) -> None:

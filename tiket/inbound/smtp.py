@@ -11,6 +11,7 @@ Hostile input, and what the listener does with it (tests/integration/test_hostil
 * A line longer than LINE_LIMIT: the whole message is refused with a 500 after its DATA, and
   the session goes on. A client that ends every line with a bare LF sends one "line" per
   message, so such a message is limited to LINE_LIMIT bytes.
+* DATA is collected into one buffer (inbound/smtp_data.py), with aiosmtpd's own rules.
 * A reverse-path or recipient longer than RFC 5321's 256-octet path is refused at MAIL/RCPT.
 """
 
@@ -23,6 +24,7 @@ from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from tiket.errors import TemporaryError
+from tiket.inbound.smtp_data import OneBufferData
 from tiket.inbound.store import Arrival, GroupCommit, mail_key
 
 log = logging.getLogger(__name__)
@@ -105,7 +107,7 @@ _LINE_TOO_LONG = (
 )
 
 
-class _Listener(SMTP):
+class _Listener(OneBufferData):
     line_length_limit = LINE_LIMIT
 
     async def push(self, status: AnyStr) -> None:
