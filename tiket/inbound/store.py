@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from tiket.errors import DatabaseUnavailable, TemporaryError
-from tiket.model import InboundMessage
+from tiket.model import InboundMessage, blobs
 from tiket.model.db import Database
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,8 @@ def mail_key(raw: bytes) -> str:
     message, so only the Message-ID and what follows the header block count.
     """
     split = _HEADER_END.search(raw)
-    head, body = (raw[: split.start()], raw[split.end() :]) if split else (raw, b"")
+    # A view of the body: slicing bytes would copy a 34 MB attachment just to hash it.
+    head, body = (raw[: split.start()], memoryview(raw)[split.end() :]) if split else (raw, b"")
     match = _MESSAGE_ID.search(head)
     message_id = b" ".join(match.group(1).split()) if match else b""
     digest = hashlib.sha256(body if message_id else raw).hexdigest()
@@ -107,6 +108,7 @@ class InboundStore:
 
     def insert(self, session: Session, arrival: Arrival) -> Accepted:
         """Insert one arrival in the caller's transaction, or find the row that has its key."""
+        streamed = blobs.streams(session, arrival.raw)
         stmt = (
             self._insert(InboundMessage)
             .values(
@@ -116,7 +118,7 @@ class InboundStore:
                 envelope_from=arrival.envelope_from,
                 envelope_to=list(arrival.envelope_to),
                 meta=arrival.meta,
-                raw=arrival.raw,
+                raw=blobs.placeholder(len(arrival.raw)) if streamed else arrival.raw,
                 size=len(arrival.raw),
             )
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
@@ -124,6 +126,8 @@ class InboundStore:
         )
         new_id = session.execute(stmt).scalar()
         if new_id is not None:
+            if streamed:
+                blobs.fill(session, InboundMessage.__tablename__, "raw", new_id, arrival.raw)
             return Accepted(new_id, duplicate=False)
         old_id = session.scalar(
             select(InboundMessage.id).where(
@@ -187,30 +191,40 @@ class GroupCommit:
         return await future
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         stopping = False
         while not stopping:
-            first = await self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            while len(batch) < self.max_batch and not self._queue.empty():
-                item = self._queue.get_nowait()
-                if item is None:
-                    stopping = True
-                    break
-                batch.append(item)
-            arrivals = [arrival for arrival, _ in batch]
-            try:
-                results = await loop.run_in_executor(None, self.store.accept_many, arrivals)
-            except Exception as exc:
-                log.warning("action=accept_failed count=%d error=%s", len(batch), exc)
-                error = exc if isinstance(exc, TemporaryError) else TemporaryError(str(exc))
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
-                continue
-            for (_, future), result in zip(batch, results, strict=True):
+            batch, stopping = await self._next_batch()
+            if batch:
+                await self._commit(batch)
+            del batch  # a big mail's bytes must not stay alive until the next batch arrives
+
+    async def _next_batch(self) -> tuple[list[tuple[Arrival, asyncio.Future[Accepted]]], bool]:
+        """What is queued (waiting for the first), and whether the queue was closed."""
+        first = await self._queue.get()
+        if first is None:
+            return [], True
+        batch = [first]
+        while len(batch) < self.max_batch and not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item is None:
+                return batch, True
+            batch.append(item)
+        return batch, False
+
+    async def _commit(self, batch: list[tuple[Arrival, asyncio.Future[Accepted]]]) -> None:
+        arrivals = [arrival for arrival, _ in batch]
+        try:
+            results = await asyncio.get_running_loop().run_in_executor(
+                None, self.store.accept_many, arrivals
+            )
+        except Exception as exc:
+            log.warning("action=accept_failed count=%d error=%s", len(batch), exc)
+            error = exc if isinstance(exc, TemporaryError) else TemporaryError(str(exc))
+            for _, future in batch:
                 if not future.done():
-                    future.set_result(result)
-            self.on_stored()
+                    future.set_exception(error)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+        self.on_stored()

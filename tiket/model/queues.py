@@ -30,7 +30,6 @@ class InboundMessage(Base):
     envelope_from: Mapped[str] = mapped_column(String(320), default="")
     envelope_to: Mapped[list[str]] = mapped_column(JSONType, default=list)
     meta: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
     size: Mapped[int] = mapped_column(default=0)
     state: Mapped[str] = mapped_column(String(16), default=InboundState.QUEUED)
     attempts: Mapped[int] = mapped_column(default=0)
@@ -39,6 +38,8 @@ class InboundMessage(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None]
+    # Last, so that SQLite can take a large value a piece at a time (migration 0011).
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class OutboxState(enum.StrEnum):
