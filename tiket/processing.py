@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from tiket import survey
 from tiket.apply import Outcome, apply
@@ -20,6 +20,7 @@ from tiket.desk import Desk
 from tiket.errors import DatabaseUnavailable, Discarded, PermanentError, TemporaryError
 from tiket.inbound import web
 from tiket.inbound.parse import parse
+from tiket.inbound.store import original
 from tiket.lookup import DbLookup
 from tiket.messages import text_message, to_message
 from tiket.model import (
@@ -103,8 +104,10 @@ def process_one(db: Database, settings: Settings, secret: bytes, inbound_id: int
 def _process_row(
     session: Session, db: Database, settings: Settings, secret: bytes, inbound_id: int, memo: Memo
 ) -> Processed | None:
-    query = select(InboundMessage).where(
-        InboundMessage.id == inbound_id, InboundMessage.state == InboundState.QUEUED
+    query = (
+        select(InboundMessage)
+        .options(defer(InboundMessage.raw))  # read by `original`, a large one in pieces
+        .where(InboundMessage.id == inbound_id, InboundMessage.state == InboundState.QUEUED)
     )
     if not db.is_sqlite:
         query = query.with_for_update(skip_locked=True)
@@ -140,7 +143,8 @@ def _process_row(
 def _process(
     session: Session, settings: Settings, secret: bytes, row: InboundMessage, memo: Memo
 ) -> Outcome:
-    if row.raw is None:
+    raw = original(session, row)
+    if raw is None:
         raise PermanentError("the stored original is gone (erased or expired)")
     if row.channel in TEXT_CHANNELS:
         media = session.scalars(
@@ -155,7 +159,8 @@ def _process(
     elif row.channel == "web":
         return _process_web(session, settings, secret, row, memo)
     else:
-        message = to_message(row, parse(row.raw))
+        message = to_message(row, parse(raw))
+    del raw  # a 25 MB attachment's mail: only its decoded parts stay, not the original too
     ctx = pipeline.run(message, DbLookup(session, settings, secret, memo))
     desk = Desk(session, settings, secret)
     outcome = apply(desk, ctx)

@@ -21,6 +21,7 @@ from tests.conftest import free_port
 from tests.integration.desk_harness import Harness
 from tests.integration.test_smtp import Running
 from tiket.config import Settings
+from tiket.inbound.store import original
 from tiket.model import Attachment, Entry, InboundMessage
 from tiket.model.db import Database
 
@@ -58,8 +59,9 @@ def test_a_25_mb_attachment_is_stored_byte_identical(live: Live) -> None:
     msg.set_content("Hasil scan terlampir.")
     msg.add_attachment(scan, maintype="application", subtype="pdf", filename="scan.pdf")
     msg.add_attachment(small, maintype="text", subtype="plain", filename="catatan.txt")
+    wire = msg.as_bytes(policy=SMTP)
     with smtplib.SMTP("127.0.0.1", live.port, timeout=120) as client:
-        client.sendmail("big@dinas.example", ["helpdesk@tiket.test"], msg.as_bytes(policy=SMTP))
+        client.sendmail("big@dinas.example", ["helpdesk@tiket.test"], wire)
 
     assert live.desk.process() != []
     db = live.desk.db
@@ -73,6 +75,10 @@ def test_a_25_mb_attachment_is_stored_byte_identical(live: Live) -> None:
             .order_by(Attachment.id)
         ).all()
         body = session.scalar(select(Entry.body).where(Entry.inbound_id == row.id))
+        kept = original(session, row)  # read in pieces, as processing read it
+        assert kept is not None
+        assert hashlib.sha256(kept).hexdigest() == hashlib.sha256(wire).hexdigest()
+        assert row.size == len(wire)
     assert [(name, kind, size) for name, kind, size, _ in stored] == [
         ("scan.pdf", "application/pdf", len(scan)),
         ("catatan.txt", "text/plain", len(small)),

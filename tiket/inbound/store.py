@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Table, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -139,6 +139,21 @@ class InboundStore:
 
     def accept(self, arrival: Arrival) -> Accepted:
         return self.accept_many([arrival])[0]
+
+
+def original(session: Session, row: InboundMessage) -> bytes | None:
+    """The row's raw message, to parse; None once erased. A large one is not kept on the row.
+
+    A large original is read in pieces (model/blobs.py) after the row's pending changes are
+    written: SQLite rewrites a row's whole record, raw included, on every UPDATE, so that
+    should not happen while we hold a copy as well. Load the row with `raw` deferred.
+    """
+    if row.size < blobs.LARGE_BLOB:
+        return row.raw
+    session.flush()
+    table = InboundMessage.__table__
+    assert isinstance(table, Table)
+    return blobs.read(session, table, "raw", row.id)
 
 
 class GroupCommit:
