@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from tests.conftest import free_port
 from tests.support import Sink, SinkServer, make_mail
 from tiket.config import Settings
+from tiket.errors import DatabaseUnavailable
 from tiket.gateway.workers import Deliverer
 from tiket.model import OutboxMessage, OutboxState
 from tiket.model.db import Database
@@ -119,3 +120,35 @@ def test_a_torn_last_line_is_ignored(tmp_path: Path) -> None:
     pending = Journal(path).pending()
     assert pending.sent == {5}
     assert pending.claimed == {5: 1, 6: 2}
+
+
+def test_a_full_disk_after_the_smarthost_accepted_does_not_send_it_again(
+    db: Database,
+    settings: Settings,
+    smarthost: tuple[Sink, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The journal cannot be written and the database mark fails: the daemon still knows."""
+    sink, port = smarthost
+    _queue(db, 2)
+    deliverer = Deliverer(db, settings, _sender(port))
+    full = OSError(28, "No space left on device")
+    monkeypatch.setattr("tiket.outbound.journal.os.write", lambda *_: (_ for _ in ()).throw(full))
+    real_mark_sent = outbox.mark_sent
+
+    def mark_sent_on_a_full_disk(*args: object, **kwargs: object) -> bool:
+        raise DatabaseUnavailable("the disk holding the database is full")
+
+    monkeypatch.setattr(outbox, "mark_sent", mark_sent_on_a_full_disk)
+    with pytest.raises(DatabaseUnavailable):
+        deliverer.work()
+    assert _received(sink) == ["<crash-0@tiket.test>"]
+    assert _states(db) == ["sending", "sending"]
+
+    monkeypatch.setattr(outbox, "mark_sent", real_mark_sent)  # space freed
+    monkeypatch.undo()
+    deliverer.work()
+
+    assert _states(db) == ["sent", "sent"]
+    assert _received(sink) == ["<crash-0@tiket.test>", "<crash-1@tiket.test>"]
+    assert deliverer.unmarked == set() and deliverer.held == {}

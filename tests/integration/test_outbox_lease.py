@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from tests.support import make_mail
 from tiket.config import Settings
-from tiket.errors import PermanentError
+from tiket.errors import DatabaseUnavailable, PermanentError
 from tiket.gateway.text_worker import TextDeliverer
 from tiket.gateway.workers import Deliverer
 from tiket.model import OutboxMessage, OutboxState, utcnow
@@ -157,3 +157,34 @@ def test_a_text_deliverer_past_its_lease_does_not_fail_a_row_taken_since(
 
     taken = _row(db, row_id)
     assert (taken.state, taken.attempts, taken.last_error) == (OutboxState.SENDING, 2, None)
+
+
+class CountingTwilio:
+    def __init__(self) -> None:
+        self.sent: list[int] = []
+
+    def send(self, row: OutboxMessage) -> tuple[str, str]:
+        self.sent.append(row.id)
+        return f"SM{row.id}", "queued"
+
+
+def test_a_text_the_provider_took_while_the_database_was_away_is_not_sent_again(
+    db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (row_id,) = _queue(db, 1, channel="sms")
+    twilio = CountingTwilio()
+    deliverer = TextDeliverer(db, settings, b"secret", twilio)
+
+    def database_away(*args: object, **kwargs: object) -> bool:
+        raise DatabaseUnavailable("database unavailable: connection refused")
+
+    monkeypatch.setattr(outbox, "mark_sent", database_away)
+    with pytest.raises(DatabaseUnavailable):
+        deliverer.work()
+    monkeypatch.undo()
+    deliverer.work()
+
+    assert twilio.sent == [row_id]
+    row = _row(db, row_id)
+    assert (row.state, row.provider_id) == (OutboxState.SENT, f"SM{row_id}")
+    assert deliverer.unmarked == {}

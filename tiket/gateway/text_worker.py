@@ -31,8 +31,14 @@ class TextDeliverer(Loop):
         self.settings = settings
         self.secret = secret
         self.sender = sender
+        # Texts the provider took whose mark failed (the database away): marked first next round,
+        # never sent again when the lease runs out.
+        self.unmarked: dict[int, tuple[OutboxMessage, str, str]] = {}
 
     def work(self) -> bool:
+        for row_id, (row, sid, status) in list(self.unmarked.items()):
+            outbox.mark_sent(self.db, row, sid, delivery_status=status)
+            del self.unmarked[row_id]
         rows = outbox.claim(self.db, texts.TEXT_CHANNELS)
         for row in rows:
             if self.stopping:
@@ -60,7 +66,10 @@ class TextDeliverer(Loop):
                 max_attempts=cfg.max_attempts,
             )
             return
-        if not outbox.mark_sent(self.db, row, sid, delivery_status=status):
+        self.unmarked[row.id] = (row, sid, status)
+        held = outbox.mark_sent(self.db, row, sid, delivery_status=status)
+        del self.unmarked[row.id]
+        if not held:
             return
         log.info(
             "action=texted outbox=%d kind=%s to=%s sid=%s", row.id, row.kind, row.recipient, sid

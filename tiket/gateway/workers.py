@@ -100,14 +100,23 @@ class Deliverer(Loop):
         self.settings = settings
         self.sender = sender
         self.journal = Journal(settings.var_dir / "deliverer.journal")
+        # The round in hand: rows claimed (id -> attempts), and those the smarthost accepted that
+        # are not marked sent yet. The journal keeps them across a crash; these keep them when
+        # the journal cannot be written either (a full disk) and the round fails.
+        self.held: dict[int, int] = {}
+        self.unmarked: set[int] = set()
 
     def work(self) -> bool:
         pending = self.journal.pending()
-        if pending:  # a round that died (a crash, the database gone): finish it first
-            marked, released = outbox.settle(self.db, pending.sent, pending.claimed)
+        if pending or self.held or self.unmarked:  # a round that died (crash, database gone)
+            sent = pending.sent | self.unmarked
+            claimed = {**pending.claimed, **self.held}
+            marked, released = outbox.settle(self.db, sent, claimed)
             log.warning("action=outbox_settled marked_sent=%d put_back=%d", marked, released)
+            self.held, self.unmarked = {}, set()
             self.journal.clear()
         rows = outbox.claim(self.db, ["email"])
+        self.held = {row.id: row.attempts for row in rows}
         self.journal.claimed(rows)
         cfg = self.settings.outbound
         try:
@@ -127,10 +136,13 @@ class Deliverer(Loop):
                         max_attempts=cfg.max_attempts,
                     )
                     continue
+                self.unmarked.add(row.id)
                 self.journal.sent(row.id)  # durable before the database's turn comes
                 if outbox.mark_sent(self.db, row, provider_id):
                     log.info("action=sent outbox=%d kind=%s to=%s", row.id, row.kind, row.recipient)
+                self.unmarked.discard(row.id)
             self.journal.clear()
+            self.held = {}
         finally:
             self.sender.close()
         return bool(rows)
