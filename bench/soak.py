@@ -180,13 +180,17 @@ class CountingSink:
 
     def __init__(self) -> None:
         self.seen: collections.Counter[str] = collections.Counter()
+        self.phases: dict[str, list[str]] = {}  # Message-ID → the phase of each arrival
+        self.phase: Callable[[], str] = lambda: "?"
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw: bytes = envelope.original_content
         match = _MESSAGE_ID.search(raw.split(b"\r\n\r\n", 1)[0])
+        message_id = bare(match.group(1).decode()) if match else "(none)"
         with self.lock:
-            self.seen[bare(match.group(1).decode()) if match else "(none)"] += 1
+            self.seen[message_id] += 1
+            self.phases.setdefault(message_id, []).append(self.phase())
         return "250 OK"
 
     def snapshot(self) -> collections.Counter[str]:
@@ -539,6 +543,8 @@ def verdict(soak: Soak) -> bool:
         f"DUPLICATED answers        {len(answers_doubled)}  "
         f"{list(answers_doubled.items())[:5] if answers_doubled else ''}"
     )
+    for mid in list(answers_doubled)[:5]:
+        print(f"  {mid} reached the sink in phases {soak.smarthost.sink.phases.get(mid)}")
     print(f"answers marked sent, never at the sink  {len(answers_missing)}")
     print(f"mails at the sink the outbox never had  {len(strangers)}")
     unfinished = states["queued"] + states["sending"] + states["failed"]
@@ -639,6 +645,7 @@ def run(args: argparse.Namespace, phases: list[str], workdir: Path, var: Path) -
     daemon.tiket("teams", "edit", "support", "--mailbox", "support-team@tiket-soak.example")
     engine = create_engine(direct)
     soak = Soak(args, daemon, smtp_port, smarthost, engine, var, relay)
+    smarthost.sink.phase = lambda: soak.ledger.phase
     print(
         f"soak on {make_url(direct).get_backend_name()}: phases {', '.join(phases)}; "
         f"{args.rate:.0f} msg/s offered by {args.clients} clients",
