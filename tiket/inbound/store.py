@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from tiket.errors import DatabaseUnavailable, TemporaryError
 from tiket.model import InboundMessage, blobs
-from tiket.model.db import Database
+from tiket.model.db import Database, recycle_connection
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,8 @@ class InboundStore:
             with self.db.session() as session:
                 if not self.db.is_sqlite and len(arrivals) > 1:
                     self._lock_keys(session, arrivals)
+                if any(len(arrival.raw) >= blobs.LARGE_BLOB for arrival in arrivals):
+                    recycle_connection(session)
                 return [self.insert(session, arrival) for arrival in arrivals]
         except DBAPIError as exc:
             raise DatabaseUnavailable(f"cannot store inbound message: {exc.orig}") from exc
@@ -150,6 +152,7 @@ def original(session: Session, row: InboundMessage) -> bytes | None:
     """
     if row.size < blobs.LARGE_BLOB:
         return row.raw
+    recycle_connection(session)
     session.flush()
     table = InboundMessage.__table__
     assert isinstance(table, Table)

@@ -22,7 +22,29 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return _sqlite_engine(url, **kwargs)
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 8)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_connection: Any, record: Any) -> None:
+        if record.info.pop(_RECYCLE, False) and dbapi_connection is not None:
+            record.invalidate()  # closed now; the pool opens a fresh one when next asked
+
+    return engine
+
+
+_RECYCLE = "tiket_recycle"
+
+
+def recycle_connection(session: Session) -> None:
+    """Close this session's connection when it goes back to the pool (PostgreSQL).
+
+    libpq keeps its buffers at the size of the largest message the connection sent or received,
+    for the connection's life: after a 30 MB mail, 30 MB more for every pooled connection that
+    carried one. A large value is rare enough that a new connection costs nothing that matters.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        connection.connection.info[_RECYCLE] = True
 
 
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
