@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from tests.conftest import free_port
 from tests.support import Sink, SinkServer, make_mail
 from tiket.config import Settings
-from tiket.errors import DatabaseUnavailable
+from tiket.errors import DatabaseUnavailable, TemporaryError
 from tiket.gateway.workers import Deliverer
 from tiket.model import OutboxMessage, OutboxState
 from tiket.model.db import Database
@@ -134,21 +134,65 @@ def test_a_full_disk_after_the_smarthost_accepted_does_not_send_it_again(
     deliverer = Deliverer(db, settings, _sender(port))
     full = OSError(28, "No space left on device")
     monkeypatch.setattr("tiket.outbound.journal.os.write", lambda *_: (_ for _ in ()).throw(full))
-    real_mark_sent = outbox.mark_sent
 
-    def mark_sent_on_a_full_disk(*args: object, **kwargs: object) -> bool:
+    def marks_on_a_full_disk(*args: object, **kwargs: object) -> list[bool]:
         raise DatabaseUnavailable("the disk holding the database is full")
 
-    monkeypatch.setattr(outbox, "mark_sent", mark_sent_on_a_full_disk)
+    monkeypatch.setattr(outbox, "mark_sent_many", marks_on_a_full_disk)
     with pytest.raises(DatabaseUnavailable):
         deliverer.work()
-    assert _received(sink) == ["<crash-0@tiket.test>"]
+    taken = ["<crash-0@tiket.test>", "<crash-1@tiket.test>"]
+    assert _received(sink) == taken
     assert _states(db) == ["sending", "sending"]
 
-    monkeypatch.setattr(outbox, "mark_sent", real_mark_sent)  # space freed
-    monkeypatch.undo()
+    monkeypatch.undo()  # space freed
     deliverer.work()
 
     assert _states(db) == ["sent", "sent"]
-    assert _received(sink) == ["<crash-0@tiket.test>", "<crash-1@tiket.test>"]
+    assert _received(sink) == taken
     assert deliverer.unmarked == set() and deliverer.held == {}
+
+
+class RefusingOnce:
+    """Takes the first mail, answers 451 to the second once, then takes everything."""
+
+    def __init__(self, port: int) -> None:
+        self.inner = _sender(port)
+        self.refused = False
+
+    def send(self, row: OutboxMessage) -> str | None:
+        if row.message_id == "<crash-1@tiket.test>" and not self.refused:
+            self.refused = True
+            raise TemporaryError("451 try again later")
+        return self.inner.send(row)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_round_cut_by_the_database_marks_what_went_and_puts_back_what_did_not(
+    db: Database,
+    settings: Settings,
+    smarthost: tuple[Sink, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sink, port = smarthost
+    _queue(db, 2)
+    deliverer = Deliverer(db, settings, RefusingOnce(port))  # type: ignore[arg-type]
+    full = OSError(28, "No space left on device")
+    monkeypatch.setattr("tiket.outbound.journal.os.write", lambda *_: (_ for _ in ()).throw(full))
+
+    def database_away(*args: object, **kwargs: object) -> bool:
+        raise DatabaseUnavailable("database unavailable: connection refused")
+
+    monkeypatch.setattr(outbox, "mark_failed", database_away)
+    with pytest.raises(DatabaseUnavailable):
+        deliverer.work()
+    assert _received(sink) == ["<crash-0@tiket.test>"]
+    assert deliverer.unmarked and deliverer.held
+
+    monkeypatch.undo()
+    deliverer.work()  # settles: the first is marked sent, the second put back and sent now
+
+    assert _states(db) == ["sent", "sent"]
+    assert _received(sink) == ["<crash-0@tiket.test>", "<crash-1@tiket.test>"]

@@ -8,6 +8,7 @@ afterwards must change nothing.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 import pytest
@@ -107,9 +108,14 @@ class SlowSmarthost:
         self.db = db
         self.taken = taken
         self.sent: list[int] = []
+        self.deliverer: Deliverer | None = None
 
     def send(self, row: OutboxMessage) -> str | None:
         if not self.sent:
+            # The first delivery outlasts the lease: for the deliverer's clock as for the row.
+            assert self.deliverer is not None
+            late = time.monotonic() + outbox.SENDING_LEASE.total_seconds() + 1
+            self.deliverer.clock = lambda: late
             _expire_lease(self.db, self.taken)
             assert [r.id for r in outbox.claim(self.db, ["email"])] == [self.taken]
         self.sent.append(row.id)
@@ -124,9 +130,10 @@ def test_a_deliverer_past_its_lease_does_not_send_a_row_taken_since(
 ) -> None:
     first, second = _queue(db, 2)
     smarthost = SlowSmarthost(db, taken=second)
+    smarthost.deliverer = Deliverer(db, settings, smarthost)
 
     with caplog.at_level(logging.WARNING, logger="tiket.outbound.outbox"):
-        Deliverer(db, settings, smarthost).work()
+        smarthost.deliverer.work()
 
     assert smarthost.sent == [first]
     assert _row(db, first).state == OutboxState.SENT
@@ -188,3 +195,43 @@ def test_a_text_the_provider_took_while_the_database_was_away_is_not_sent_again(
     row = _row(db, row_id)
     assert (row.state, row.provider_id) == (OutboxState.SENT, f"SM{row_id}")
     assert deliverer.unmarked == {}
+
+
+class CountingSmarthost:
+    def __init__(self) -> None:
+        self.sent: list[int] = []
+
+    def send(self, row: OutboxMessage) -> str | None:
+        self.sent.append(row.id)
+        return f"250 queued as {row.id}"
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_round_marks_what_the_smarthost_took_in_one_transaction(
+    db: Database, settings: Settings
+) -> None:
+    ids = _queue(db, 5)
+    smarthost = CountingSmarthost()
+    deliverer = Deliverer(db, settings, smarthost)
+    commits: list[int] = []
+    real_session = db.session
+
+    def counted_session():  # type: ignore[no-untyped-def]
+        commits.append(1)
+        return real_session()
+
+    db.session = counted_session  # type: ignore[method-assign]
+    try:
+        deliverer.work()
+    finally:
+        db.session = real_session  # type: ignore[method-assign]
+
+    assert smarthost.sent == ids
+    assert [_row(db, row_id).state for row_id in ids] == [OutboxState.SENT] * 5
+    assert [_row(db, row_id).provider_id for row_id in ids] == [
+        f"250 queued as {row_id}" for row_id in ids
+    ]
+    assert len(commits) == 2  # the claim, then the marks: no turn per answer
+    assert deliverer.unmarked == set() and deliverer.held == {}

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from tiket.config import Settings
 from tiket.errors import PermanentError, TemporaryError
+from tiket.model import OutboxMessage
 from tiket.model.db import Database
 from tiket.outbound import outbox
 from tiket.outbound.email import EmailSender
@@ -16,6 +17,10 @@ from tiket.outbound.journal import Journal
 from tiket.processing import claim_batch, process_batch
 
 log = logging.getLogger(__name__)
+
+# Rows the smarthost took are marked sent together, at most this long after the first of them
+# (one database turn for many answers); until then the journal and `Deliverer.unmarked` hold them.
+MARK_EVERY = 0.25
 
 
 class Loop(threading.Thread):
@@ -105,6 +110,7 @@ class Deliverer(Loop):
         # the journal cannot be written either (a full disk) and the round fails.
         self.held: dict[int, int] = {}
         self.unmarked: set[int] = set()
+        self.clock: Callable[[], float] = time.monotonic
 
     def work(self) -> bool:
         pending = self.journal.pending()
@@ -116,13 +122,19 @@ class Deliverer(Loop):
             self.held, self.unmarked = {}, set()
             self.journal.clear()
         rows = outbox.claim(self.db, ["email"])
+        claimed_at = self.clock()
         self.held = {row.id: row.attempts for row in rows}
         self.journal.claimed(rows)
         cfg = self.settings.outbound
+        taken: list[tuple[OutboxMessage, str | None]] = []  # by the smarthost, not yet marked
+        marked_at = claimed_at
         try:
             for row in rows:
-                if not outbox.renew(self.db, row):
-                    continue  # a slow round: past its lease, another worker took the row
+                # A lease past half its time is renewed before each send, and a row another
+                # worker took meanwhile is skipped; a young one needs no database turn.
+                old = self.clock() - claimed_at > outbox.SENDING_LEASE.total_seconds() / 2
+                if old and not outbox.renew(self.db, row):
+                    continue
                 try:
                     provider_id = self.sender.send(row)
                 except (TemporaryError, PermanentError) as exc:
@@ -138,11 +150,22 @@ class Deliverer(Loop):
                     continue
                 self.unmarked.add(row.id)
                 self.journal.sent(row.id)  # durable before the database's turn comes
-                if outbox.mark_sent(self.db, row, provider_id):
-                    log.info("action=sent outbox=%d kind=%s to=%s", row.id, row.kind, row.recipient)
-                self.unmarked.discard(row.id)
+                taken.append((row, provider_id))
+                if self.clock() - marked_at >= MARK_EVERY:
+                    self._mark(taken)
+                    taken, marked_at = [], self.clock()
+            self._mark(taken)
             self.journal.clear()
             self.held = {}
         finally:
             self.sender.close()
         return bool(rows)
+
+    def _mark(self, sent: list[tuple[OutboxMessage, str | None]]) -> None:
+        """Mark what the smarthost took, in one transaction (the journal covers a crash)."""
+        if not sent:
+            return
+        for (row, _), held in zip(sent, outbox.mark_sent_many(self.db, sent), strict=True):
+            if held:
+                log.info("action=sent outbox=%d kind=%s to=%s", row.id, row.kind, row.recipient)
+        self.unmarked -= {row.id for row, _ in sent}

@@ -143,6 +143,31 @@ def mark_sent(
     return held
 
 
+def mark_sent_many(db: Database, sent: Sequence[tuple[OutboxMessage, str | None]]) -> list[bool]:
+    """`mark_sent` for several rows (with their provider ids) in one transaction."""
+    now = utcnow()
+    with db.session() as session:
+        held = [
+            bool(
+                session.execute(  # type: ignore[attr-defined]
+                    update(OutboxMessage)
+                    .where(_held(row))
+                    .values(
+                        state=OutboxState.SENT,
+                        sent_at=now,
+                        provider_id=provider_id,
+                        last_error=None,
+                    )
+                ).rowcount
+            )
+            for row, provider_id in sent
+        ]
+    for (row, _), kept in zip(sent, held, strict=True):
+        if not kept:
+            _lost(row, "mark_sent")
+    return held
+
+
 def give_up(session: Session, row: OutboxMessage, error: str) -> bool:
     """Mark a row this worker claimed failed for good, in the caller's transaction."""
     result = session.execute(
