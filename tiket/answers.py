@@ -61,11 +61,20 @@ class Actor:
 class Answers:
     """The outgoing half of the desk: what goes to requesters, watchers, teams and people."""
 
-    def __init__(self, session: Session, settings: Settings, secret: bytes) -> None:
+    def __init__(
+        self,
+        session: Session,
+        settings: Settings,
+        secret: bytes,
+        memo: dict[tuple[str, str], Any] | None = None,
+    ) -> None:
         self.session = session
         self.settings = settings
         self.secret = secret
         self._refs: dict[int, list[str]] = {}  # ticket id → thread references, until an entry
+        # Teams and categories by name, shared by the messages of one processing batch (one
+        # session): they change only through the CLI, in other transactions.
+        self._memo = {} if memo is None else memo
 
     def event(self, ticket: Ticket | None, kind: str, actor: Actor, **data: Any) -> Event:
         row = Event(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 from sqlalchemy import func, select
 
@@ -44,13 +45,20 @@ class Desk(Answers):
         return ticket
 
     def team(self, name: str) -> Team:
-        team = self.session.scalar(select(Team).where(func.lower(Team.name) == name.lower()))
+        key = ("desk.team", name.lower())
+        team = self._memo.get(key)
         if team is None:
-            raise NotFound(f"no team {name!r}; `tiket teams list` shows the teams")
-        return team
+            team = self.session.scalar(select(Team).where(func.lower(Team.name) == name.lower()))
+            if team is None:
+                raise NotFound(f"no team {name!r}; `tiket teams list` shows the teams")
+            self._memo[key] = team
+        return cast(Team, team)
 
     def category(self, slug: str) -> Category | None:
-        return self.session.scalar(select(Category).where(Category.slug == slug))
+        key = ("desk.category", slug)
+        if key not in self._memo:
+            self._memo[key] = self.session.scalar(select(Category).where(Category.slug == slug))
+        return cast(Category | None, self._memo[key])
 
     def requester_by_email(self, email: str, name: str = "") -> Requester:
         email = email.lower()

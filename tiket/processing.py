@@ -162,7 +162,7 @@ def _process(
         message = to_message(row, parse(raw))
     del raw  # a 25 MB attachment's mail: only its decoded parts stay, not the original too
     ctx = pipeline.run(message, DbLookup(session, settings, secret, memo))
-    desk = Desk(session, settings, secret)
+    desk = Desk(session, settings, secret, memo)
     outcome = apply(desk, ctx)
     session.flush()
     return outcome
@@ -179,7 +179,7 @@ def _process_web(
     lookup = DbLookup(session, settings, secret, memo)
     ctx = pipeline.run(web.web_message(row, form, settings.mail.address), lookup)
     ctx = web.with_chosen_category(ctx, lookup, form)
-    outcome = apply(Desk(session, settings, secret), ctx)
+    outcome = apply(Desk(session, settings, secret, memo), ctx)
     web.complete_requester(session, outcome.ticket_id, form)
     session.flush()
     return outcome

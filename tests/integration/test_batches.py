@@ -6,7 +6,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from tests.support import make_mail
 from tiket.config import Settings
@@ -122,3 +122,20 @@ def test_a_turn_counts_the_threads_that_wait_for_it() -> None:
         assert not entered.is_set()
     thread.join(10)
     assert entered.is_set() and turn.waiting == 0
+
+
+def test_a_batch_asks_for_a_category_and_its_team_once(db: Database, settings: Settings) -> None:
+    ids = _queue(db, *_mails(3))
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        assert len(process_batch(db, settings, b"s", ids, budget_seconds=60)) == 3
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert _tickets(db) == 3
+    assert sum("FROM categories WHERE categories.slug" in s for s in statements) == 1
+    assert sum("FROM teams WHERE lower(teams.name)" in s for s in statements) == 1
