@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tiket.inbound.quotes import split_reply
+from tiket.inbound.quotes import MAX_SPLIT_LINES, split_reply
 
 CASES = [
     ("Thanks!\n\nOn Mon, Jun 3, 2024 at 9:00 AM Budi <b@x.id> wrote:\n> old", "On Mon"),
@@ -183,3 +183,15 @@ def test_other_quote_headers_and_signatures(text: str, quoted_start: str) -> Non
 )
 def test_ordinary_text_is_not_trimmed(text: str) -> None:
     assert split_reply(text).visible == text
+
+
+def test_a_reply_below_the_bound_loses_its_quote_and_a_huge_paste_is_kept_whole() -> None:
+    quote = "\n\nOn Mon, Jun 3, 2024 at 9:00 AM Budi <b@x.id> wrote:\n> old"
+    log_lines = "\n".join(f"12:00:{n % 60:02d} kernel: eth0 link down" for n in range(100))
+    reply = split_reply("Log terlampir:\n" + log_lines + quote)
+    assert reply.quoted.startswith("On Mon") and "eth0" in reply.visible
+
+    paste = "\n".join(f"12:00:{n % 60:02d} kernel: eth0 link down" for n in range(MAX_SPLIT_LINES))
+    huge = split_reply("Log terlampir:\n" + paste + quote)
+    assert huge.quoted == ""
+    assert huge.visible.endswith("> old") and huge.visible.count("\n") == MAX_SPLIT_LINES + 3
