@@ -7,6 +7,7 @@ deliverer, as in the restarted daemon, runs one round against a real SMTP sink.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from email import message_from_bytes
 from pathlib import Path
@@ -196,3 +197,51 @@ def test_a_round_cut_by_the_database_marks_what_went_and_puts_back_what_did_not(
 
     assert _states(db) == ["sent", "sent"]
     assert _received(sink) == ["<crash-0@tiket.test>", "<crash-1@tiket.test>"]
+
+
+class Died(BaseException):
+    """A SIGKILL at one instant, as far as the dying deliverer's code can tell."""
+
+
+def test_death_after_the_data_was_handed_over_does_not_send_it_again(
+    db: Database, settings: Settings, smarthost: tuple[Sink, int]
+) -> None:
+    sink, port = smarthost
+    _queue(db, 2)
+    sender = _sender(port)
+    dead = Deliverer(db, settings, sender)
+    journal_it = sender.on_handed_over
+
+    def then_die(row_id: int) -> None:
+        journal_it(row_id)  # the journal line is written, then the process is gone
+        raise Died
+
+    sender.on_handed_over = then_die
+    with pytest.raises(Died):
+        dead.work()
+    dead.journal.close()
+    if sender._smtp is not None:
+        sender._smtp.sock.close()  # type: ignore[union-attr]
+    for _ in range(500):  # the smarthost still gets what the kernel had been given
+        if _received(sink):
+            break
+        threading.Event().wait(0.01)
+    assert _received(sink) == ["<crash-0@tiket.test>"]
+
+    Deliverer(db, settings, _sender(port)).work()  # the restarted daemon
+
+    assert _states(db) == ["sent", "sent"]
+    assert _received(sink) == ["<crash-0@tiket.test>", "<crash-1@tiket.test>"]
+
+
+def test_a_handed_over_message_the_smarthost_refused_is_not_counted_as_sent(
+    db: Database, settings: Settings, smarthost: tuple[Sink, int]
+) -> None:
+    sink, port = smarthost
+    sink.refuse = "451 4.3.0 try later"
+    _queue(db, 1)
+    Deliverer(db, settings, _sender(port)).work()
+    assert _states(db) == ["queued"]  # back for a retry, not marked sent
+    path = settings.var_dir / "deliverer.journal"
+    path.write_text("c 1 1\ns 1\nr 1\n")
+    assert Journal(path).pending().sent == set()

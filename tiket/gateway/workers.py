@@ -12,7 +12,7 @@ from tiket.errors import PermanentError, TemporaryError
 from tiket.model import OutboxMessage
 from tiket.model.db import Database
 from tiket.outbound import outbox
-from tiket.outbound.email import EmailSender
+from tiket.outbound.email import EmailSender, SmtpSender
 from tiket.outbound.journal import Journal
 from tiket.processing import claim_batch, process_batch
 
@@ -111,6 +111,14 @@ class Deliverer(Loop):
         self.held: dict[int, int] = {}
         self.unmarked: set[int] = set()
         self.clock: Callable[[], float] = time.monotonic
+        if isinstance(sender, SmtpSender):
+            sender.on_handed_over = self._handed_over
+
+    def _handed_over(self, row_id: int) -> None:
+        """The message's data is with the kernel: the smarthost will have it even if we die
+        before its answer, so it counts as sent from here (a refusal takes it back)."""
+        self.unmarked.add(row_id)
+        self.journal.sent(row_id)
 
     def work(self) -> bool:
         pending = self.journal.pending()
@@ -138,6 +146,9 @@ class Deliverer(Loop):
                 try:
                     provider_id = self.sender.send(row)
                 except (TemporaryError, PermanentError) as exc:
+                    if row.id in self.unmarked:  # handed over, then refused
+                        self.unmarked.discard(row.id)
+                        self.journal.refused(row.id)
                     outbox.mark_failed(
                         self.db,
                         row,
@@ -148,8 +159,8 @@ class Deliverer(Loop):
                         max_attempts=cfg.max_attempts,
                     )
                     continue
-                self.unmarked.add(row.id)
-                self.journal.sent(row.id)  # durable before the database's turn comes
+                if row.id not in self.unmarked:  # a sender that does not tell when it hands over
+                    self._handed_over(row.id)
                 taken.append((row, provider_id))
                 if self.clock() - marked_at >= MARK_EVERY:
                     self._mark(taken)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import smtplib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from tiket.errors import PermanentError, TemporaryError
 from tiket.model import OutboxMessage
@@ -23,6 +25,31 @@ class EmailSender(Protocol):
     def close(self) -> None: ...
 
 
+_LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
+
+
+class _SMTP(smtplib.SMTP):
+    """smtplib's client, telling when a message's data is wholly handed to the kernel.
+
+    From that instant the smarthost gets the whole message even if we die before its answer
+    arrives (the kernel still sends what was written), and it commits on the final dot.
+    """
+
+    handed_over: Callable[[], None] = staticmethod(lambda: None)
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        self.putcmd("data")
+        code, reply = self.getreply()
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+        data = _LEADING_DOT.sub(b"..", bytes(msg))
+        if not data.endswith(b"\r\n"):
+            data += b"\r\n"
+        self.send(data + b".\r\n")
+        self.handed_over()
+        return self.getreply()
+
+
 class SmtpSender:
     """One SMTP connection reused across a batch; reopened when the smarthost drops it."""
 
@@ -31,11 +58,14 @@ class SmtpSender:
         self.port = port
         self.envelope_from = envelope_from
         self.timeout = timeout
-        self._smtp: smtplib.SMTP | None = None
+        self._smtp: _SMTP | None = None
+        # Called with the row's id once its data is with the kernel, before the smarthost's
+        # answer: the deliverer journals the row as sent there (see `_SMTP`).
+        self.on_handed_over: Callable[[int], None] = lambda row_id: None
 
-    def _connection(self) -> smtplib.SMTP:
+    def _connection(self) -> _SMTP:
         if self._smtp is None:
-            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout, local_hostname="tiket")
+            smtp = _SMTP(self.host, self.port, timeout=self.timeout, local_hostname="tiket")
             smtp.ehlo()
             if smtp.has_extn("starttls"):
                 smtp.starttls()
@@ -47,7 +77,9 @@ class SmtpSender:
         assert row.payload is not None
         for attempt in (1, 2):
             try:
-                self._connection().sendmail(self.envelope_from, [row.recipient], row.payload)
+                smtp = self._connection()
+                smtp.handed_over = lambda: self.on_handed_over(row.id)
+                smtp.sendmail(self.envelope_from, [row.recipient], row.payload)
                 return None
             except smtplib.SMTPServerDisconnected as exc:
                 self.close()

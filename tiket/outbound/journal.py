@@ -32,7 +32,8 @@ class Pending:
 
 
 class Journal:
-    """An append-only file of `c <id> <attempts>` and `s <id>` lines, emptied after each round."""
+    """An append-only file of `c <id> <attempts>`, `s <id>` and `r <id>` lines (claimed, sent,
+    refused after all), emptied after each round."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -45,6 +46,10 @@ class Journal:
 
     def sent(self, row_id: int) -> None:
         self._write(f"s {row_id}\n")
+
+    def refused(self, row_id: int) -> None:
+        """Take back `sent`: the smarthost answered the handed-over message with an error."""
+        self._write(f"r {row_id}\n")
 
     def pending(self) -> Pending:
         if not self._dirty:
@@ -59,6 +64,8 @@ class Journal:
             parts = line.split()
             if len(parts) == 2 and parts[0] == "s" and parts[1].isdigit():
                 sent.add(int(parts[1]))
+            elif len(parts) == 2 and parts[0] == "r" and parts[1].isdigit():
+                sent.discard(int(parts[1]))
             elif len(parts) == 3 and parts[0] == "c" and parts[1].isdigit() and parts[2].isdigit():
                 claimed[int(parts[1])] = int(parts[2])
         return Pending(frozenset(sent), claimed)
