@@ -245,3 +245,19 @@ def test_a_handed_over_message_the_smarthost_refused_is_not_counted_as_sent(
     path = settings.var_dir / "deliverer.journal"
     path.write_text("c 1 1\ns 1\nr 1\n")
     assert Journal(path).pending().sent == set()
+
+
+def test_lines_starting_with_a_dot_reach_the_smarthost_unchanged(
+    smarthost: tuple[Sink, int],
+) -> None:
+    sink, port = smarthost
+    payload = make_mail(message_id="<dots@tiket.test>", body=".\n..two\n.three\nend\n")
+    row = OutboxMessage(id=1, recipient="budi@dinas.example", payload=payload)
+    handed: list[int] = []
+    sender = _sender(port)
+    sender.on_handed_over = handed.append
+    sender.send(row)
+    sender.close()
+    assert handed == [1]
+    ((_, _, raw),) = sink.messages
+    assert raw.replace(b"\r\n", b"\n") == payload.replace(b"\r\n", b"\n")
