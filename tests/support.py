@@ -208,3 +208,28 @@ class DaemonProcess:
             self.proc.kill()
             self.proc.wait(5)
             raise AssertionError("daemon did not stop within 15 s of SIGTERM") from None
+
+
+def queue_answers(db: Any, count: int, *, tag: str, channel: str = "email") -> list[int]:
+    """Queue `count` acknowledgements in the outbox (Message-IDs <tag-N@tiket.test>); their ids."""
+    from tiket.outbound import outbox
+
+    with db.session() as session:
+        rows = [
+            outbox.enqueue(
+                session,
+                ticket_id=None,
+                kind="ack",
+                channel=channel,
+                recipient=f"user{n}@dinas.example" if channel == "email" else f"+6281100{n}",
+                subject="Tiket diterima",
+                body="Terima kasih.",
+                message_id=f"<{tag}-{n}@tiket.test>",
+                payload=make_mail(message_id=f"<{tag}-{n}@tiket.test>", subject="Tiket diterima")
+                if channel == "email"
+                else None,
+            )
+            for n in range(count)
+        ]
+        session.flush()
+        return [row.id for row in rows]

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from tiket.config import Settings
 from tiket.ids import new_message_id, reply_address
+from tiket.memo import Memo
 from tiket.model import (
     Entry,
     Event,
@@ -66,15 +67,13 @@ class Answers:
         session: Session,
         settings: Settings,
         secret: bytes,
-        memo: dict[tuple[str, str], Any] | None = None,
+        memo: Memo | None = None,
     ) -> None:
         self.session = session
         self.settings = settings
         self.secret = secret
         self._refs: dict[int, list[str]] = {}  # ticket id → thread references, until an entry
-        # Teams and categories by name, shared by the messages of one processing batch (one
-        # session): they change only through the CLI, in other transactions.
-        self._memo = {} if memo is None else memo
+        self._memo = memo or Memo()  # teams and categories, shared by a processing batch
 
     def event(self, ticket: Ticket | None, kind: str, actor: Actor, **data: Any) -> Event:
         row = Event(

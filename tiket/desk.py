@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
 
 from sqlalchemy import func, select
 
@@ -45,20 +44,19 @@ class Desk(Answers):
         return ticket
 
     def team(self, name: str) -> Team:
-        key = ("desk.team", name.lower())
-        team = self._memo.get(key)
+        return self._memo.get(("desk.team", name.lower()), lambda: self._team(name))
+
+    def _team(self, name: str) -> Team:
+        team = self.session.scalar(select(Team).where(func.lower(Team.name) == name.lower()))
         if team is None:
-            team = self.session.scalar(select(Team).where(func.lower(Team.name) == name.lower()))
-            if team is None:
-                raise NotFound(f"no team {name!r}; `tiket teams list` shows the teams")
-            self._memo[key] = team
-        return cast(Team, team)
+            raise NotFound(f"no team {name!r}; `tiket teams list` shows the teams")
+        return team
 
     def category(self, slug: str) -> Category | None:
-        key = ("desk.category", slug)
-        if key not in self._memo:
-            self._memo[key] = self.session.scalar(select(Category).where(Category.slug == slug))
-        return cast(Category | None, self._memo[key])
+        return self._memo.get(
+            ("desk.category", slug),
+            lambda: self.session.scalar(select(Category).where(Category.slug == slug)),
+        )
 
     def requester_by_email(self, email: str, name: str = "") -> Requester:
         email = email.lower()

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
-
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -12,6 +9,7 @@ from tiket.config import LearnSettings, Settings
 from tiket.errors import TemporaryError
 from tiket.inbound.store import mail_key_prefix
 from tiket.learn import suggestions
+from tiket.memo import Memo
 from tiket.model import (
     OPEN_STATUSES,
     Category,
@@ -30,8 +28,6 @@ from tiket.rules import book
 from tiket.rules.context import Similar, TicketRef
 from tiket.rules.ruleset import RuleSpec
 
-T = TypeVar("T")
-
 
 class DbLookup:
     """The read-only questions of the pipeline, answered from the current transaction."""
@@ -41,19 +37,12 @@ class DbLookup:
         session: Session,
         settings: Settings,
         secret: bytes,
-        memo: dict[tuple[str, str], Any] | None = None,
+        memo: Memo | None = None,
     ) -> None:
         self.session = session
         self.settings = settings
         self._secret = secret
-        # Answers about configuration (rules, technicians, category owners) that a batch of
-        # messages shares: they change only through the CLI, in other transactions.
-        self._memo = {} if memo is None else memo
-
-    def _remembered(self, key: tuple[str, str], compute: Callable[[], T]) -> T:
-        if key not in self._memo:
-            self._memo[key] = compute()
-        return cast(T, self._memo[key])
+        self._memo = memo or Memo()
 
     def secret(self) -> bytes:
         return self._secret
@@ -110,7 +99,7 @@ class DbLookup:
 
     def technician_id(self, address: str) -> int | None:
         address = address.lower()
-        return self._remembered(("technician", address), lambda: self._technician_id(address))
+        return self._memo.get(("technician", address), lambda: self._technician_id(address))
 
     def _technician_id(self, address: str) -> int | None:
         found = self.session.scalar(select(Technician.id).where(Technician.email == address))
@@ -158,7 +147,7 @@ class DbLookup:
         return (f"p{technician_id}", *(f"t{team_id}" for team_id in self._team_ids(technician_id)))
 
     def rules(self) -> list[RuleSpec]:
-        return self._remembered(("rules", ""), lambda: book.specs(self.session))
+        return self._memo.get(("rules", ""), lambda: book.specs(self.session))
 
     def team_exists(self, name: str) -> bool:
         return self.session.scalar(select(Team.id).where(Team.name == name)) is not None
@@ -170,7 +159,7 @@ class DbLookup:
         return tuple({self.settings.mail.address.lower(), self.settings.from_address.lower()})
 
     def category_team(self, slug: str) -> str | None:
-        return self._remembered(("category_team", slug), lambda: self._category_team(slug))
+        return self._memo.get(("category_team", slug), lambda: self._category_team(slug))
 
     def _category_team(self, slug: str) -> str | None:
         return self.session.scalar(

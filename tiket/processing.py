@@ -7,7 +7,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -22,6 +21,7 @@ from tiket.inbound import web
 from tiket.inbound.parse import parse
 from tiket.inbound.store import original
 from tiket.lookup import DbLookup
+from tiket.memo import Memo
 from tiket.messages import text_message, to_message
 from tiket.model import (
     InboundMedia,
@@ -35,7 +35,6 @@ from tiket.rules.thread_phone import TEXT_CHANNELS
 
 log = logging.getLogger(__name__)
 
-Memo = dict[tuple[str, str], Any]  # what a batch's lookups share; see DbLookup
 RETRY_DELAY = timedelta(seconds=2)  # after a temporary failure (the mail it answers is queued)
 
 
@@ -81,7 +80,7 @@ def process_batch(
     """
     done: list[Processed] = []
     deadline = time.monotonic() + budget_seconds
-    memo: Memo = {}
+    memo = Memo()
     with db.session() as session:
         for inbound_id in ids:
             result = _process_row(session, db, settings, secret, inbound_id, memo)
@@ -157,7 +156,7 @@ def _process(
         if rated is not None:
             return Outcome(rated.ticket_id, f"survey rating {rated.rating} by text")
     elif row.channel == "web":
-        return _process_web(session, settings, secret, row, memo)
+        return _process_web(session, settings, secret, row, raw, memo)
     else:
         message = to_message(row, parse(raw))
     del raw  # a 25 MB attachment's mail: only its decoded parts stay, not the original too
@@ -169,11 +168,16 @@ def _process(
 
 
 def _process_web(
-    session: Session, settings: Settings, secret: bytes, row: InboundMessage, memo: Memo
+    session: Session,
+    settings: Settings,
+    secret: bytes,
+    row: InboundMessage,
+    raw: bytes,
+    memo: Memo,
 ) -> Outcome:
     """A report from the web form: the mail pipeline, with the requester's own category."""
     try:
-        form = web.from_raw(row.raw or b"")
+        form = web.from_raw(raw)
     except ValueError as exc:
         raise PermanentError(str(exc)) from exc
     lookup = DbLookup(session, settings, secret, memo)

@@ -8,15 +8,16 @@ deliverer, as in the restarted daemon, runs one round against a real SMTP sink.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email import message_from_bytes
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 
 from tests.conftest import free_port
-from tests.support import Sink, SinkServer, make_mail
+from tests.support import Sink, SinkServer, make_mail, queue_answers
 from tiket.config import Settings
 from tiket.errors import DatabaseUnavailable, TemporaryError
 from tiket.gateway.workers import Deliverer
@@ -39,23 +40,7 @@ def _sender(port: int) -> SmtpSender:
 
 
 def _queue(db: Database, count: int) -> list[int]:
-    with db.session() as session:
-        rows = [
-            outbox.enqueue(
-                session,
-                ticket_id=None,
-                kind="ack",
-                channel="email",
-                recipient=f"user{n}@dinas.example",
-                subject="Tiket diterima",
-                body="Terima kasih.",
-                message_id=f"<crash-{n}@tiket.test>",
-                payload=make_mail(message_id=f"<crash-{n}@tiket.test>", subject="Tiket diterima"),
-            )
-            for n in range(count)
-        ]
-        session.flush()
-        return [row.id for row in rows]
+    return queue_answers(db, count, tag="crash")
 
 
 def _journal(settings: Settings) -> Journal:
@@ -115,6 +100,18 @@ def test_a_row_another_worker_took_since_is_left_to_it(
     assert sink.messages == []
 
 
+def _journal_on_a_full_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+    full = OSError(28, "No space left on device")
+    monkeypatch.setattr("tiket.outbound.journal.os.write", lambda *_: (_ for _ in ()).throw(full))
+
+
+def _failing(error: BaseException) -> Callable[..., Any]:
+    def fail(*args: object, **kwargs: object) -> Any:
+        raise error
+
+    return fail
+
+
 def test_a_torn_last_line_is_ignored(tmp_path: Path) -> None:
     path = tmp_path / "deliverer.journal"
     path.write_text("c 5 1\nc 6 2\ns 5\nc 7")
@@ -133,13 +130,13 @@ def test_a_full_disk_after_the_smarthost_accepted_does_not_send_it_again(
     sink, port = smarthost
     _queue(db, 2)
     deliverer = Deliverer(db, settings, _sender(port))
-    full = OSError(28, "No space left on device")
-    monkeypatch.setattr("tiket.outbound.journal.os.write", lambda *_: (_ for _ in ()).throw(full))
+    _journal_on_a_full_disk(monkeypatch)
 
-    def marks_on_a_full_disk(*args: object, **kwargs: object) -> list[bool]:
-        raise DatabaseUnavailable("the disk holding the database is full")
-
-    monkeypatch.setattr(outbox, "mark_sent_many", marks_on_a_full_disk)
+    monkeypatch.setattr(
+        outbox,
+        "mark_sent_many",
+        _failing(DatabaseUnavailable("the disk holding the database is full")),
+    )
     with pytest.raises(DatabaseUnavailable):
         deliverer.work()
     taken = ["<crash-0@tiket.test>", "<crash-1@tiket.test>"]
@@ -180,13 +177,13 @@ def test_a_round_cut_by_the_database_marks_what_went_and_puts_back_what_did_not(
     sink, port = smarthost
     _queue(db, 2)
     deliverer = Deliverer(db, settings, RefusingOnce(port))  # type: ignore[arg-type]
-    full = OSError(28, "No space left on device")
-    monkeypatch.setattr("tiket.outbound.journal.os.write", lambda *_: (_ for _ in ()).throw(full))
+    _journal_on_a_full_disk(monkeypatch)
 
-    def database_away(*args: object, **kwargs: object) -> bool:
-        raise DatabaseUnavailable("database unavailable: connection refused")
-
-    monkeypatch.setattr(outbox, "mark_failed", database_away)
+    monkeypatch.setattr(
+        outbox,
+        "mark_failed",
+        _failing(DatabaseUnavailable("database unavailable: connection refused")),
+    )
     with pytest.raises(DatabaseUnavailable):
         deliverer.work()
     assert _received(sink) == ["<crash-0@tiket.test>"]

@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from tests.support import make_mail
+from tests.support import queue_answers
 from tiket.config import Settings
 from tiket.errors import DatabaseUnavailable, PermanentError
 from tiket.gateway.text_worker import TextDeliverer
@@ -27,25 +27,7 @@ CFG = {"base": 60.0, "ceiling": 3600.0, "max_attempts": 5}
 
 
 def _queue(db: Database, count: int, channel: str = "email") -> list[int]:
-    with db.session() as session:
-        rows = [
-            outbox.enqueue(
-                session,
-                ticket_id=None,
-                kind="ack",
-                channel=channel,
-                recipient=f"user{n}@dinas.example" if channel == "email" else f"+6281100{n}",
-                subject="Tiket diterima",
-                body="Terima kasih.",
-                message_id=f"<lease-{n}@tiket.test>",
-                payload=make_mail(message_id=f"<lease-{n}@tiket.test>")
-                if channel == "email"
-                else None,
-            )
-            for n in range(count)
-        ]
-        session.flush()
-        return [row.id for row in rows]
+    return queue_answers(db, count, tag="lease", channel=channel)
 
 
 def _expire_lease(db: Database, row_id: int) -> None:

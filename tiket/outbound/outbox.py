@@ -127,37 +127,27 @@ def mark_sent(
     delivery_status: str | None = None,
 ) -> bool:
     """Mark a row this worker claimed sent; False (and logged) when its claim was lost."""
-    values: dict[str, object] = {
-        "state": OutboxState.SENT,
-        "sent_at": utcnow(),
-        "provider_id": provider_id,
-        "last_error": None,
-    }
-    if delivery_status is not None:
-        values.update(delivery_status=delivery_status, delivery_updated_at=utcnow())
-    with db.session() as session:
-        result = session.execute(update(OutboxMessage).where(_held(row)).values(**values))
-        held = bool(result.rowcount)  # type: ignore[attr-defined]
-    if not held:
-        _lost(row, "mark_sent")
-    return held
+    return mark_sent_many(db, [(row, provider_id)], delivery_status=delivery_status)[0]
 
 
-def mark_sent_many(db: Database, sent: Sequence[tuple[OutboxMessage, str | None]]) -> list[bool]:
+def mark_sent_many(
+    db: Database,
+    sent: Sequence[tuple[OutboxMessage, str | None]],
+    *,
+    delivery_status: str | None = None,
+) -> list[bool]:
     """`mark_sent` for several rows (with their provider ids) in one transaction."""
     now = utcnow()
+    values: dict[str, object] = {"state": OutboxState.SENT, "sent_at": now, "last_error": None}
+    if delivery_status is not None:
+        values.update(delivery_status=delivery_status, delivery_updated_at=now)
     with db.session() as session:
         held = [
             bool(
                 session.execute(  # type: ignore[attr-defined]
                     update(OutboxMessage)
                     .where(_held(row))
-                    .values(
-                        state=OutboxState.SENT,
-                        sent_at=now,
-                        provider_id=provider_id,
-                        last_error=None,
-                    )
+                    .values(provider_id=provider_id, **values)
                 ).rowcount
             )
             for row, provider_id in sent
