@@ -7,6 +7,7 @@ deliverer, as in the restarted daemon, runs one round against a real SMTP sink.
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from email import message_from_bytes
@@ -207,13 +208,13 @@ def test_death_after_the_data_was_handed_over_does_not_send_it_again(
     _queue(db, 2)
     sender = _sender(port)
     dead = Deliverer(db, settings, sender)
-    journal_it = sender.on_handed_over
+    hand_over = sender.hand_over
 
-    def then_die(row_id: int) -> None:
-        journal_it(row_id)  # the journal line is written, then the process is gone
+    def then_die(row_id: int, sock: socket.socket, tail: bytes) -> None:
+        hand_over(row_id, sock, tail)  # the dot is sent, the journal line written, then death
         raise Died
 
-    sender.on_handed_over = then_die
+    sender.hand_over = then_die
     with pytest.raises(Died):
         dead.work()
     dead.journal.close()
@@ -252,7 +253,13 @@ def test_lines_starting_with_a_dot_reach_the_smarthost_unchanged(
     row = OutboxMessage(id=1, recipient="budi@dinas.example", payload=payload)
     handed: list[int] = []
     sender = _sender(port)
-    sender.on_handed_over = handed.append
+    hand_over = sender.hand_over
+
+    def note(row_id: int, sock: socket.socket, tail: bytes) -> None:
+        handed.append(row_id)
+        hand_over(row_id, sock, tail)
+
+    sender.hand_over = note
     sender.send(row)
     sender.close()
     assert handed == [1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -112,11 +113,16 @@ class Deliverer(Loop):
         self.unmarked: set[int] = set()
         self.clock: Callable[[], float] = time.monotonic
         if isinstance(sender, SmtpSender):
-            sender.on_handed_over = self._handed_over
+            sender.hand_over = self._hand_over
+
+    def _hand_over(self, row_id: int, sock: socket.socket, tail: bytes) -> None:
+        """Once the kernel has the message's final dot the smarthost will have it even if we die
+        before its answer, so it counts as sent from there (a refusal takes it back)."""
+        self.journal.sent_with(row_id, sock, tail)
+        self.unmarked.add(row_id)
 
     def _handed_over(self, row_id: int) -> None:
-        """The message's data is with the kernel: the smarthost will have it even if we die
-        before its answer, so it counts as sent from here (a refusal takes it back)."""
+        """For a sender that does not tell: the smarthost took the message."""
         self.unmarked.add(row_id)
         self.journal.sent(row_id)
 

@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import smtplib
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,14 +29,19 @@ class EmailSender(Protocol):
 _LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 
 
-class _SMTP(smtplib.SMTP):
-    """smtplib's client, telling when a message's data is wholly handed to the kernel.
+def _send_tail(sock: socket.socket, tail: bytes) -> None:
+    sock.sendall(tail)
 
-    From that instant the smarthost gets the whole message even if we die before its answer
-    arrives (the kernel still sends what was written), and it commits on the final dot.
+
+class _SMTP(smtplib.SMTP):
+    """smtplib's client, letting its user send a message's final dot itself.
+
+    Once the kernel has the dot, the smarthost gets the whole message even if we die before
+    its answer arrives (the kernel still sends what was written), and it commits on the dot:
+    the deliverer journals the message as sent in the same instant (`Journal.sent_with`).
     """
 
-    handed_over: Callable[[], None] = staticmethod(lambda: None)
+    hand_over: Callable[[socket.socket, bytes], None] = staticmethod(_send_tail)
 
     def data(self, msg: Any) -> tuple[int, bytes]:
         self.putcmd("data")
@@ -45,8 +51,14 @@ class _SMTP(smtplib.SMTP):
         data = _LEADING_DOT.sub(b"..", bytes(msg))
         if not data.endswith(b"\r\n"):
             data += b"\r\n"
-        self.send(data + b".\r\n")
-        self.handed_over()
+        self.send(data)
+        if self.sock is None:
+            raise smtplib.SMTPServerDisconnected("please run connect() first")
+        try:
+            self.hand_over(self.sock, b".\r\n")
+        except OSError as exc:
+            self.close()
+            raise smtplib.SMTPServerDisconnected(f"server not connected: {exc}") from exc
         return self.getreply()
 
 
@@ -59,9 +71,11 @@ class SmtpSender:
         self.envelope_from = envelope_from
         self.timeout = timeout
         self._smtp: _SMTP | None = None
-        # Called with the row's id once its data is with the kernel, before the smarthost's
-        # answer: the deliverer journals the row as sent there (see `_SMTP`).
-        self.on_handed_over: Callable[[int], None] = lambda row_id: None
+        # Sends a row's final dot (with its id, the socket and the dot): the deliverer journals
+        # the row as sent in the same instant (see `_SMTP`).
+        self.hand_over: Callable[[int, socket.socket, bytes], None] = lambda row_id, sock, tail: (
+            _send_tail(sock, tail)
+        )
 
     def _connection(self) -> _SMTP:
         if self._smtp is None:
@@ -78,7 +92,7 @@ class SmtpSender:
         for attempt in (1, 2):
             try:
                 smtp = self._connection()
-                smtp.handed_over = lambda: self.on_handed_over(row.id)
+                smtp.hand_over = lambda sock, tail: self.hand_over(row.id, sock, tail)
                 smtp.sendmail(self.envelope_from, [row.recipient], row.payload)
                 return None
             except smtplib.SMTPServerDisconnected as exc:

@@ -9,13 +9,16 @@ had taken but not sent, instead of leaving them to the lease.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tiket.model import OutboxMessage
+from tiket.outbound.handover import send_then_write
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,34 @@ class Journal:
 
     def sent(self, row_id: int) -> None:
         self._write(f"s {row_id}\n")
+
+    def sent_with(self, row_id: int, sock: socket.socket, tail: bytes) -> None:
+        """Send a message's last bytes (its final dot) on `sock` and journal the row as sent in
+        the same instant (see `handover`). An OSError from the socket propagates, with no
+        `sent` line left standing."""
+        line = f"s {row_id}\n".encode("ascii")
+        self._dirty = True
+        try:
+            fd = self._open()
+        except OSError as exc:
+            log.warning("action=journal_failed path=%s error=%s", self.path, exc)
+            sock.sendall(tail)
+            return
+        sent, written = send_then_write(sock, tail, fd, line)
+        if sent < len(tail):  # the socket had no room after all, or is broken
+            if written > 0:
+                self.refused(row_id)
+            sock.sendall(tail[max(sent, 0) :])
+            self._write(line.decode("ascii"))
+            return
+        if written != len(line):
+            error = os.strerror(ctypes.get_errno()) if written < 0 else "short write"
+            log.warning("action=journal_failed path=%s error=%s", self.path, error)
+            return
+        try:
+            os.fdatasync(fd)
+        except OSError as exc:
+            log.warning("action=journal_failed path=%s error=%s", self.path, exc)
 
     def refused(self, row_id: int) -> None:
         """Take back `sent`: the smarthost answered the handed-over message with an error."""
