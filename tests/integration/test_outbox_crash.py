@@ -265,3 +265,16 @@ def test_lines_starting_with_a_dot_reach_the_smarthost_unchanged(
     assert handed == [1]
     ((_, _, raw),) = sink.messages
     assert raw.replace(b"\r\n", b"\n") == payload.replace(b"\r\n", b"\n")
+
+
+def test_the_final_dot_is_not_held_back_by_nagles_algorithm(
+    smarthost: tuple[Sink, int],
+) -> None:
+    # The dot goes in a write of its own (so that the journal line follows it at once); with
+    # Nagle's algorithm it would wait for the ACK of the data, which the smarthost delays.
+    _, port = smarthost
+    sender = _sender(port)
+    sender.send(OutboxMessage(id=1, recipient="budi@dinas.example", payload=make_mail()))
+    assert sender._smtp is not None and sender._smtp.sock is not None
+    assert sender._smtp.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    sender.close()
