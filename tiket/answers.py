@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2 import TemplateNotFound
@@ -46,6 +46,16 @@ STATUS_LABELS = {
 }
 
 
+@dataclass
+class _Opened:
+    """What this desk knows of a ticket it opened in this transaction: every entry and answer
+    on it went through here, so none of it needs asking the database."""
+
+    refs: list[str] = field(default_factory=list)  # its entries' Message-IDs, in order
+    in_channel: str | None = None  # the channel of the requester's latest message on it
+    automatic: int = 0  # automatic mails queued on it
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who does something: a technician, the requester, an admin at the CLI, or the system."""
@@ -73,6 +83,7 @@ class Answers:
         self.settings = settings
         self.secret = secret
         self._refs: dict[int, list[str]] = {}  # ticket id → thread references, until an entry
+        self._opened: dict[int, _Opened] = {}  # ticket id → what we know of one opened here
         self._memo = memo or Memo()  # teams and categories, shared by a processing batch
 
     def event(self, ticket: Ticket | None, kind: str, actor: Actor, **data: Any) -> Event:
@@ -111,7 +122,11 @@ class Answers:
     def tell_requester(self, ticket: Ticket, template: str, **values: Any) -> None:
         """Send the requester a templated answer through the channel they used."""
         requester = ticket.requester
-        channel = texts.answer_channel(self.session, ticket)
+        opened = self._opened.get(ticket.id)
+        if opened is not None:
+            channel = texts.reply_channel(ticket, opened.in_channel)
+        else:
+            channel = texts.answer_channel(self.session, ticket)
         if channel in texts.TEXT_CHANNELS:
             values = {**self._values(ticket), **values}
             reason = texts.queue_text(
@@ -125,6 +140,7 @@ class Answers:
                 variables={"1": ticket.number, "2": values["status"], "3": values["status_url"]},
             )
             if reason is None:
+                self._queued(ticket, template)
                 return
             # No text possible (opted out, not configured): mail, when we have an address.
             self.event(ticket, "text_not_sent", Actor.system(), template=template, reason=reason)
@@ -268,9 +284,14 @@ class Answers:
         audience: str = "",
     ) -> None:
         held = None
+        opened = self._opened.get(ticket.id)
         if auto and not audience.startswith("t"):  # team mailboxes are never capped
             held = limits.hold_back(
-                self.session, self.settings.limits, recipient=to, ticket_id=ticket.id
+                self.session,
+                self.settings.limits,
+                recipient=to,
+                ticket_id=ticket.id,
+                on_ticket=opened.automatic if opened else None,
             )
         domain = self.settings.mail.address.rpartition("@")[2]
         message_id = new_message_id(domain)
@@ -301,6 +322,7 @@ class Answers:
             message_id=message_id,
             payload=payload,
         )
+        self._queued(ticket, kind)
         if held is not None:
             self._hold(ticket, row, held)
 
@@ -328,9 +350,37 @@ class Answers:
     def forget_threads(self) -> None:
         """Entries were added or moved: thread references must be read again."""
         self._refs.clear()
+        self._opened.clear()
+
+    def _queued(self, ticket: Ticket, kind: str) -> None:
+        """Count what `limits.hold_back` counts for a ticket opened here: all but personal."""
+        opened = self._opened.get(ticket.id)
+        if opened is not None and kind not in limits.PERSONAL_KINDS:
+            opened.automatic += 1
+
+    def opened(self, ticket: Ticket) -> None:
+        """`ticket` was just created here: it has no entries and no answers yet."""
+        self._opened[ticket.id] = _Opened()
+
+    def entry_added(
+        self, ticket: Ticket, *, message_id: str | None, channel: str, inbound: bool
+    ) -> None:
+        """Keep what we know of a ticket opened here; forget the thread of any other."""
+        opened = self._opened.get(ticket.id)
+        if opened is None:
+            self._refs.clear()
+            return
+        if message_id:
+            opened.refs.append(message_id)
+        if inbound:
+            opened.in_channel = channel
 
     def _thread_refs(self, ticket: Ticket) -> list[str]:
         """The first and the last Message-ID of the ticket's history, for References."""
+        opened = self._opened.get(ticket.id)
+        if opened is not None:
+            refs = opened.refs
+            return [refs[0], refs[-1]] if len(refs) > 1 else list(refs)
         cached = self._refs.get(ticket.id)
         if cached is None:
             cached = self._refs[ticket.id] = self._read_thread_refs(ticket)

@@ -107,6 +107,7 @@ class Desk(Answers):
         )
         self.session.add(ticket)
         self.session.flush()
+        self.opened(ticket)
         self.event(
             ticket,
             "opened",
@@ -140,7 +141,12 @@ class Desk(Answers):
         auto_reason: str | None = None,
         attachments: Sequence[ParsedAttachment] = (),
     ) -> Entry:
-        self.forget_threads()
+        self.entry_added(
+            ticket,
+            message_id=message_id,
+            channel=channel,
+            inbound=direction == Direction.IN and kind == EntryKind.MESSAGE,
+        )
         entry = Entry(
             ticket=ticket,
             kind=kind,
@@ -171,7 +177,8 @@ class Desk(Answers):
                 stored.data = item.data
             entry.attachments.append(stored)
         self.session.add(entry)
-        ticket.updated_at = utcnow()
+        if ticket.id not in self._opened:  # one opened here is as new as this entry
+            ticket.updated_at = utcnow()
         if streamed:
             self.session.flush()  # the rows exist: now their data, a piece at a time
             for stored, data in streamed:

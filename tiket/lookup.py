@@ -98,16 +98,18 @@ class DbLookup:
         return pending is not None
 
     def technician_id(self, address: str) -> int | None:
-        address = address.lower()
-        return self._memo.get(("technician", address), lambda: self._technician_id(address))
+        return self._memo.get("technicians", self._technician_ids).get(address.lower())
 
-    def _technician_id(self, address: str) -> int | None:
-        found = self.session.scalar(select(Technician.id).where(Technician.email == address))
-        if found is None:
-            found = self.session.scalar(
-                select(TechnicianAddress.technician_id).where(TechnicianAddress.address == address)
-            )
-        return found
+    def _technician_ids(self) -> dict[str, int]:
+        """Every technician's address (their own, then their others) → their id, read once a
+        batch: most mail is not from a technician, and each would otherwise cost two queries."""
+        ids: dict[str, int] = {}
+        others = select(TechnicianAddress.address, TechnicianAddress.technician_id)
+        for address, technician_id in self.session.execute(others):
+            ids[address] = technician_id
+        for address, technician_id in self.session.execute(select(Technician.email, Technician.id)):
+            ids[address] = technician_id
+        return ids
 
     def _team_ids(self, technician_id: int) -> set[int]:
         return set(

@@ -113,7 +113,6 @@ def _process_row(
     row = session.scalar(query)
     if row is None:
         return None
-    row.attempts += 1
     try:
         with session.begin_nested():
             outcome = _process(session, settings, secret, row, memo)
@@ -122,6 +121,7 @@ def _process_row(
     except TemporaryError as exc:
         log.warning("action=process_deferred inbound=%d error=%s", row.id, exc)
         row.next_attempt_at = utcnow() + RETRY_DELAY
+        row.attempts += 1
         return Processed(row.id, f"deferred: {exc}", deferred=True)
     except Discarded as exc:
         _finish(row, InboundState.DISCARDED, str(exc))
@@ -190,6 +190,7 @@ def _process_web(
 
 
 def _finish(row: InboundMessage, state: InboundState, error: str | None) -> None:
+    row.attempts += 1  # counted here, not before processing: one UPDATE for the row
     row.state = state
     row.error = error
     row.processed_at = utcnow()

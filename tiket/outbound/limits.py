@@ -15,9 +15,17 @@ PERSONAL_KINDS = ("reply", "reply_watcher")
 
 
 def hold_back(
-    session: Session, limits: LimitsSettings, *, recipient: str, ticket_id: int | None
+    session: Session,
+    limits: LimitsSettings,
+    *,
+    recipient: str,
+    ticket_id: int | None,
+    on_ticket: int | None = None,
 ) -> str | None:
-    """Why an automatic mail to `recipient` must not go out now, or None when it may."""
+    """Why an automatic mail to `recipient` must not go out now, or None when it may.
+
+    `on_ticket`, when the caller knows it, is how many automatic mails the ticket had today.
+    """
     now = utcnow()
     suppressed = session.get(Suppression, recipient.lower())
     if suppressed is not None and suppressed.until > now:
@@ -43,14 +51,14 @@ def hold_back(
         )
     if daily >= limits.per_recipient_day:
         return f"more than {limits.per_recipient_day} automatic mails to {recipient} in a day"
-    if ticket_id is not None:
-        on_ticket = (
+    if ticket_id is not None and on_ticket is None:
+        on_ticket = session.scalar(
             select(func.count(OutboxMessage.id))
             .where(OutboxMessage.ticket_id == ticket_id, OutboxMessage.created_at >= day)
             .where(OutboxMessage.kind.not_in(PERSONAL_KINDS))
         )
-        if (session.scalar(on_ticket) or 0) >= limits.per_ticket_day:
-            return f"more than {limits.per_ticket_day} automatic mails on this ticket in a day"
+    if ticket_id is not None and (on_ticket or 0) >= limits.per_ticket_day:
+        return f"more than {limits.per_ticket_day} automatic mails on this ticket in a day"
     return None
 
 

@@ -78,6 +78,11 @@ def answer_channel(session: Session, ticket: Ticket) -> str:
         .order_by(Entry.id.desc())
         .limit(1)
     )
+    return reply_channel(ticket, latest)
+
+
+def reply_channel(ticket: Ticket, latest: str | None) -> str:
+    """The channel to answer by, given that of the requester's latest message (if any)."""
     channel = latest or ticket.channel
     if channel == "web":  # the report form: answers by mail when given, else by SMS
         return "email" if ticket.requester.email else "sms"
