@@ -10,12 +10,13 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import create_engine, select, update
 
 from tests.conftest import free_port
 from tests.support import Sink, SinkServer, make_mail, queue_answers
@@ -115,10 +116,60 @@ def _failing(error: BaseException) -> Callable[..., Any]:
 
 def test_a_torn_last_line_is_ignored(tmp_path: Path) -> None:
     path = tmp_path / "deliverer.journal"
-    path.write_text("c 5 1\nc 6 2\ns 5\nc 7")
+    path.write_text("c 5 1\nc 6 2 2026-11-28T10:00:00.000001+00:00\ns 5\nc 7 1 2026-11-2")
     pending = Journal(path).pending()
     assert pending.sent == {5}
-    assert pending.claimed == {5: 1, 6: 2}
+    stamp = datetime(2026, 11, 28, 10, 0, 0, 1, tzinfo=UTC)
+    assert pending.claimed == {5: outbox.Claim(1), 6: outbox.Claim(2, stamp)}
+
+
+def test_claims_are_journaled_with_their_stamp_before_they_commit(
+    db: Database, settings: Settings
+) -> None:
+    _queue(db, 2)
+    journal = _journal(settings)
+    seen: list[list[str]] = []
+    outside = create_engine(settings.database_url)  # a plain reader, as another process
+
+    def journal_it(rows: list[OutboxMessage]) -> None:
+        journal.claimed(rows)
+        with outside.connect() as conn:  # the claim is not committed yet
+            seen.append(list(conn.scalars(select(OutboxMessage.state).order_by(OutboxMessage.id))))
+
+    rows = outbox.claim(db, ["email"], before_commit=journal_it)
+    journal.close()
+    outside.dispose()
+    assert seen == [["queued", "queued"]]
+    assert journal.pending().claimed == {
+        row.id: outbox.Claim(row.attempts, row.next_attempt_at) for row in rows
+    }
+
+
+def test_a_journaled_claim_that_never_committed_does_not_release_another_workers_claim(
+    db: Database, settings: Settings, smarthost: tuple[Sink, int]
+) -> None:
+    sink, port = smarthost
+    (row_id,) = _queue(db, 1)
+    journal = _journal(settings)
+
+    def journal_then_die(rows: list[OutboxMessage]) -> None:
+        journal.claimed(rows)
+        raise Died  # killed before the commit: the claim rolls back
+
+    with pytest.raises(Died):
+        outbox.claim(db, ["email"], before_commit=journal_then_die)
+    journal.close()
+    assert _states(db) == ["queued"]
+    # Before the restart, another daemon claims the row: the same attempts, its own stamp.
+    (theirs,) = outbox.claim(db, ["email"])
+    assert theirs.attempts == 1
+
+    Deliverer(db, settings, _sender(port)).work()  # the restarted daemon settles its journal
+
+    assert _states(db) == ["sending"]  # left to the other daemon, not put back to send twice
+    assert sink.messages == []
+    with db.session() as session:
+        assert session.get(OutboxMessage, row_id).attempts == 1  # type: ignore[union-attr]
 
 
 def test_a_full_disk_after_the_smarthost_accepted_does_not_send_it_again(

@@ -109,7 +109,7 @@ class Deliverer(Loop):
         # The round in hand: rows claimed (id -> attempts), and those the smarthost accepted that
         # are not marked sent yet. The journal keeps them across a crash; these keep them when
         # the journal cannot be written either (a full disk) and the round fails.
-        self.held: dict[int, int] = {}
+        self.held: dict[int, outbox.Claim] = {}
         self.unmarked: set[int] = set()
         self.clock: Callable[[], float] = time.monotonic
         if isinstance(sender, SmtpSender):
@@ -135,10 +135,9 @@ class Deliverer(Loop):
             log.warning("action=outbox_settled marked_sent=%d put_back=%d", marked, released)
             self.held, self.unmarked = {}, set()
             self.journal.clear()
-        rows = outbox.claim(self.db, ["email"])
+        rows = outbox.claim(self.db, ["email"], before_commit=self.journal.claimed)
         claimed_at = self.clock()
-        self.held = {row.id: row.attempts for row in rows}
-        self.journal.claimed(rows)
+        self.held = {row.id: outbox.Claim(row.attempts) for row in rows}
         cfg = self.settings.outbound
         taken: list[tuple[OutboxMessage, str | None]] = []  # by the smarthost, not yet marked
         marked_at = claimed_at

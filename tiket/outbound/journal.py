@@ -15,28 +15,35 @@ import os
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from tiket.model import OutboxMessage
 from tiket.outbound.handover import send_then_write
+from tiket.outbound.outbox import Claim
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Pending:
-    """What an earlier round left unfinished: rows sent, and rows claimed (id → attempts)."""
+    """What an earlier round left unfinished: rows sent, and rows claimed (id → claim)."""
 
     sent: frozenset[int] = frozenset()
-    claimed: dict[int, int] = field(default_factory=dict)
+    claimed: dict[int, Claim] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.sent or self.claimed)
 
 
 class Journal:
-    """An append-only file of `c <id> <attempts>`, `s <id>` and `r <id>` lines (claimed, sent,
-    refused after all), emptied after each round."""
+    """An append-only file of `c <id> <attempts> <stamp>`, `s <id>` and `r <id>` lines
+    (claimed, sent, refused after all), emptied after each round.
+
+    Claims are written before they commit (`outbox.claim`'s `before_commit`): a line may name
+    a claim that never committed, and its stamp (the claim's `next_attempt_at`) keeps it from
+    matching a later claim of the same row by another worker with the same attempts.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -45,7 +52,10 @@ class Journal:
 
     def claimed(self, rows: Sequence[OutboxMessage]) -> None:
         if rows:
-            self._write("".join(f"c {row.id} {row.attempts}\n" for row in rows))
+            lines = (
+                f"c {row.id} {row.attempts} {row.next_attempt_at.isoformat()}\n" for row in rows
+            )
+            self._write("".join(lines))
 
     def sent(self, row_id: int) -> None:
         self._write(f"s {row_id}\n")
@@ -90,15 +100,17 @@ class Journal:
         except FileNotFoundError:
             return Pending()
         sent: set[int] = set()
-        claimed: dict[int, int] = {}
+        claimed: dict[int, Claim] = {}
         for line in text.splitlines():  # a torn last line does not parse and is skipped
             parts = line.split()
             if len(parts) == 2 and parts[0] == "s" and parts[1].isdigit():
                 sent.add(int(parts[1]))
             elif len(parts) == 2 and parts[0] == "r" and parts[1].isdigit():
                 sent.discard(int(parts[1]))
-            elif len(parts) == 3 and parts[0] == "c" and parts[1].isdigit() and parts[2].isdigit():
-                claimed[int(parts[1])] = int(parts[2])
+            elif len(parts) in (3, 4) and parts[0] == "c" and parts[1].isdigit():
+                claim = _claim(parts[2:])
+                if claim is not None:
+                    claimed[int(parts[1])] = claim
         return Pending(frozenset(sent), claimed)
 
     def clear(self) -> None:
@@ -129,3 +141,18 @@ class Journal:
             os.fdatasync(fd)
         except OSError as exc:
             log.warning("action=journal_failed path=%s error=%s", self.path, exc)
+
+
+def _claim(fields: list[str]) -> Claim | None:
+    """`<attempts> [<stamp>]`, or None for what does not parse (a torn line)."""
+    if not fields[0].isdigit():
+        return None
+    if len(fields) == 1:
+        return Claim(int(fields[0]))
+    try:
+        at = datetime.fromisoformat(fields[1])
+    except ValueError:
+        return None
+    if at.tzinfo is None:
+        return None
+    return Claim(int(fields[0]), at)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import timedelta
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
@@ -59,8 +60,28 @@ def backoff(attempts: int, base: float, ceiling: float) -> timedelta:
     return timedelta(seconds=min(ceiling, base * 2 ** max(0, attempts - 1)))
 
 
-def claim(db: Database, channels: Sequence[str], limit: int = 20) -> list[OutboxMessage]:
-    """Take due rows and mark them sending, committed, so that another worker skips them."""
+@dataclass(frozen=True)
+class Claim:
+    """How a claim is known: the row's attempts it set, and (from a journal) the instant it
+    stamped into `next_attempt_at`, which no other worker's claim shares."""
+
+    attempts: int
+    at: datetime | None = None
+
+
+def claim(
+    db: Database,
+    channels: Sequence[str],
+    limit: int = 20,
+    *,
+    before_commit: Callable[[list[OutboxMessage]], None] | None = None,
+) -> list[OutboxMessage]:
+    """Take due rows and mark them sending, committed, so that another worker skips them.
+
+    `before_commit` sees the rows once their claim is written and before it commits: a
+    deliverer journals them there, so that no instant exists in which a claim is committed
+    and not journaled (a kill then would leave the rows to the lease).
+    """
     now = utcnow()
     with db.session() as session:
         stale = now - SENDING_LEASE
@@ -85,6 +106,9 @@ def claim(db: Database, channels: Sequence[str], limit: int = 20) -> list[Outbox
             row.state = OutboxState.SENDING
             row.attempts += 1
             row.next_attempt_at = now
+        if rows and before_commit is not None:
+            session.flush()
+            before_commit(rows)
     return rows
 
 
@@ -171,11 +195,12 @@ def give_up(session: Session, row: OutboxMessage, error: str) -> bool:
     return held
 
 
-def settle(db: Database, sent: Iterable[int], claimed: Mapping[int, int]) -> tuple[int, int]:
+def settle(db: Database, sent: Iterable[int], claimed: Mapping[int, Claim]) -> tuple[int, int]:
     """Finish what a dead round left: mark `sent` rows sent, put back rows it still holds.
 
     A claimed row is put back only while it is still in the claim that round made (same
-    attempts, still sending): a row that another worker has taken since is left to it.
+    attempts and, when known, the same stamp; still sending): a row that another worker has
+    taken since is left to it, and so is one whose claim never committed.
     """
     done = set(sent)
     marked = released = 0
@@ -187,17 +212,18 @@ def settle(db: Database, sent: Iterable[int], claimed: Mapping[int, int]) -> tup
                 .values(state=OutboxState.SENT, sent_at=utcnow(), last_error=None)
             )
             marked = int(result.rowcount or 0)  # type: ignore[attr-defined]
-        for row_id, attempts in claimed.items():
+        for row_id, held in claimed.items():
             if row_id in done:
                 continue
+            query = update(OutboxMessage).where(
+                OutboxMessage.id == row_id,
+                OutboxMessage.state == OutboxState.SENDING,
+                OutboxMessage.attempts == held.attempts,
+            )
+            if held.at is not None:
+                query = query.where(OutboxMessage.next_attempt_at == held.at)
             result = session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id == row_id,
-                    OutboxMessage.state == OutboxState.SENDING,
-                    OutboxMessage.attempts == attempts,
-                )
-                .values(state=OutboxState.QUEUED, next_attempt_at=utcnow())
+                query.values(state=OutboxState.QUEUED, next_attempt_at=utcnow())
             )
             released += int(result.rowcount or 0)  # type: ignore[attr-defined]
     return marked, released
