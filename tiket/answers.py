@@ -379,8 +379,7 @@ class Answers:
         """The first and the last Message-ID of the ticket's history, for References."""
         opened = self._opened.get(ticket.id)
         if opened is not None:
-            refs = opened.refs
-            return [refs[0], refs[-1]] if len(refs) > 1 else list(refs)
+            return _ends(opened.refs)
         cached = self._refs.get(ticket.id)
         if cached is None:
             cached = self._refs[ticket.id] = self._read_thread_refs(ticket)
@@ -392,8 +391,12 @@ class Answers:
             .where(Entry.ticket_id == ticket.id, Entry.message_id.is_not(None))
             .order_by(Entry.id)
         ).all()
-        refs = [i for i in ids if i]
-        return [refs[0], refs[-1]] if len(refs) > 1 else refs
+        return _ends([i for i in ids if i])
+
+
+def _ends(refs: list[str]) -> list[str]:
+    """The first and the last of a thread's Message-IDs (the one, or none)."""
+    return [refs[0], refs[-1]] if len(refs) > 1 else list(refs)
 
 
 def _who(actor: Actor) -> str:

@@ -6,11 +6,10 @@ from dataclasses import replace
 
 from tests.integration.desk_harness import Harness
 from tests.integration.test_conversation import _bounce_for
-from tests.integration.test_teamwork import add_rule
+from tests.integration.test_teamwork import PASSWORD_RULE, add_rule
 from tests.support import make_mail
 from tiket.config import Settings
 from tiket.model.db import Database
-from tiket.rules.ruleset import RuleSpec
 
 ROBOT = "robot@dinas.example"
 
@@ -57,14 +56,7 @@ def test_the_per_ticket_cap_counts_what_a_new_ticket_queued_in_its_own_processin
     # The acknowledgement counts: the auto-answer queued right after it, in the same
     # transaction, is the second automatic mail on the ticket, over a cap of 1, and is held.
     settings = replace(settings, limits=replace(settings.limits, per_ticket_day=1))
-    add_rule(
-        db,
-        RuleSpec(
-            name="password",
-            match={"field": "text", "keywords": ["lupa password"]},
-            actions={"answer": "password-reset"},
-        ),
-    )
+    add_rule(db, PASSWORD_RULE)
     desk = Harness(db, settings)
     desk.deliver(make_mail(subject="Lupa password email dinas", body="Saya lupa password."))
     rows = desk.outbox()

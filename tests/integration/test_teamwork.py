@@ -91,15 +91,15 @@ def test_stop_rule_decides_and_spam_closes_silently(desk: Harness, db: Database)
     assert desk.new_mail() == []
 
 
+PASSWORD_RULE = RuleSpec(
+    name="password",
+    match={"field": "text", "keywords": ["lupa password"]},
+    actions={"answer": "password-reset"},
+)
+
+
 def test_auto_answer_with_a_template(desk: Harness, db: Database) -> None:
-    add_rule(
-        db,
-        RuleSpec(
-            name="password",
-            match={"field": "text", "keywords": ["lupa password"]},
-            actions={"answer": "password-reset"},
-        ),
-    )
+    add_rule(db, PASSWORD_RULE)
     desk.deliver(make_mail(subject="Lupa password email dinas", body="Saya lupa password."))
     mails = desk.new_mail()
     assert [m["To"] for m in mails] == ["budi@dinas.example", "budi@dinas.example", TEAM_MAILBOX]

@@ -51,22 +51,12 @@ def test_linux_has_the_calls_that_need_no_thread_switch() -> None:
     assert handover._CALLS is not None
 
 
+@pytest.mark.parametrize("timeout", [5.0, None], ids=["non-blocking", "blocking"])
 def test_the_dot_goes_and_the_line_is_written(
-    pair: tuple[socket.socket, socket.socket], tmp_path: Path
+    pair: tuple[socket.socket, socket.socket], tmp_path: Path, timeout: float | None
 ) -> None:
     ours, theirs = pair
-    fd = os.open(tmp_path / "journal", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-    assert send_then_write(ours, b".\r\n", fd, b"s 7\n") == (3, 4)
-    os.close(fd)
-    assert theirs.recv(10) == b".\r\n"
-    assert (tmp_path / "journal").read_bytes() == b"s 7\n"
-
-
-def test_a_blocking_socket_takes_the_plain_way(
-    pair: tuple[socket.socket, socket.socket], tmp_path: Path
-) -> None:
-    ours, theirs = pair
-    ours.settimeout(None)  # a blocking send must not hold the interpreter lock
+    ours.settimeout(timeout)  # blocking: the plain way, as a send must not hold the lock
     fd = os.open(tmp_path / "journal", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     assert send_then_write(ours, b".\r\n", fd, b"s 7\n") == (3, 4)
     os.close(fd)

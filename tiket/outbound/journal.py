@@ -69,7 +69,7 @@ class Journal:
         try:
             fd = self._open()
         except OSError as exc:
-            log.warning("action=journal_failed path=%s error=%s", self.path, exc)
+            self._failed(exc)
             sock.sendall(tail)
             return
         sent, written = send_then_write(sock, tail, fd, line)
@@ -77,16 +77,11 @@ class Journal:
             if written > 0:
                 self.refused(row_id)
             sock.sendall(tail[max(sent, 0) :])
-            self._write(line.decode("ascii"))
-            return
-        if written != len(line):
-            error = os.strerror(ctypes.get_errno()) if written < 0 else "short write"
-            log.warning("action=journal_failed path=%s error=%s", self.path, error)
-            return
-        try:
-            os.fdatasync(fd)
-        except OSError as exc:
-            log.warning("action=journal_failed path=%s error=%s", self.path, exc)
+            self.sent(row_id)
+        elif written != len(line):
+            self._failed(os.strerror(ctypes.get_errno()) if written < 0 else "short write")
+        else:
+            self._sync(fd)
 
     def refused(self, row_id: int) -> None:
         """Take back `sent`: the smarthost answered the handed-over message with an error."""
@@ -118,7 +113,7 @@ class Journal:
             os.ftruncate(self._open(), 0)
             self._dirty = False
         except OSError as exc:
-            log.warning("action=journal_failed path=%s error=%s", self.path, exc)
+            self._failed(exc)
 
     def close(self) -> None:
         if self._fd is not None:
@@ -138,9 +133,19 @@ class Journal:
         try:
             fd = self._open()
             os.write(fd, text.encode("ascii"))
+        except OSError as exc:
+            self._failed(exc)
+            return
+        self._sync(fd)
+
+    def _sync(self, fd: int) -> None:
+        try:
             os.fdatasync(fd)
         except OSError as exc:
-            log.warning("action=journal_failed path=%s error=%s", self.path, exc)
+            self._failed(exc)
+
+    def _failed(self, error: object) -> None:
+        log.warning("action=journal_failed path=%s error=%s", self.path, error)
 
 
 def _claim(fields: list[str]) -> Claim | None:
